@@ -1,0 +1,49 @@
+# chatforensics: one command each for the things people do.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ES := scripts/elasticsearch.sh
+ES_URL ?= http://127.0.0.1:9200
+DEMO_OUT ?= demo-out
+
+.PHONY: venv demo test unit lint es-start es-stop es-status bench clean
+
+# The venv is rebuilt when pyproject.toml changes.
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip wheel setuptools
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/.installed
+
+es-start:
+	$(ES) start
+
+es-stop:
+	$(ES) stop
+
+es-status:
+	$(ES) status
+
+demo: venv es-start
+	CHATFORENSICS_ES_URL=$(ES_URL) $(BIN)/chatforensics run --input examples/slack-demo --out $(DEMO_OUT)
+	@echo "Reports: $(CURDIR)/$(DEMO_OUT)/reports/index.html"
+	@$(BIN)/python -c "import json;c=json.load(open('$(DEMO_OUT)/manifest.json'))['counts'];print(f\"hits: {c['hits']}  cases: {c['cases']}  messages: {c['messages']}  malformed: {c['malformed']}\")"
+
+lint: venv
+	$(BIN)/ruff check .
+
+unit: venv
+	$(BIN)/pytest -q -m "not integration and not slow"
+
+# The whole suite, against a live Elasticsearch started here.
+test: venv es-start
+	$(BIN)/ruff check .
+	CHATFORENSICS_ES_URL=$(ES_URL) $(BIN)/pytest -q
+
+bench: venv
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(DEMO_OUT) .pytest_cache .ruff_cache build *.egg-info

@@ -1,0 +1,1 @@
+"""Detection logic without Beam: rules, prefilter, matchers, recognizers and scoring."""

@@ -1,0 +1,339 @@
+"""Air-gapped Presidio entity finder: secrets, PII and LLM-vendor endpoints in chat messages.
+
+No model download and no network, ever:
+
+* the NLP engine wraps ``spacy.blank("en")`` / ``spacy.blank("zh")`` (tokenizer only, plus
+  the English lookup lemmatizer from ``spacy-lookups-data`` when installed) instead of
+  Presidio's default ``en_core_web_lg``, which ``SpacyNlpEngine.load`` would try to
+  ``spacy.cli.download``;
+* only pattern/rule recognizers are registered (a blank pipeline has no NER, so PERSON /
+  LOCATION are out of scope);
+* e-mail validation uses an offline ``tldextract`` extractor (bundled Public Suffix List
+  snapshot), see ``analyzers.recognizers.offline_email_recognizer``.
+
+Typical use (one finder per worker, e.g. in a Beam ``DoFn.setup``)::
+
+    finder = EntityFinder()
+    ents = finder.find("my key is sk-proj-…", language="en")
+    safe = mask(text, ents)                      # secrets only
+    safer = mask(text, ents, kinds=("secret", "pii"))
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+import spacy
+from presidio_analyzer import AnalyzerEngine, LemmaContextAwareEnhancer, RecognizerRegistry
+from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from analyzers.recognizers import build_recognizers
+
+logger = logging.getLogger(__name__)
+
+Kind = Literal["secret", "pii", "endpoint"]
+SECRET: Kind = "secret"
+PII: Kind = "pii"
+ENDPOINT: Kind = "endpoint"
+
+# The single source of truth for what an entity type *is*:
+#   secret   -> always masked;
+#   pii      -> masked when redaction is on;
+#   endpoint -> never masked (it is the evidence).
+ENTITY_KINDS: dict[str, Kind] = {
+    # secrets
+    "API_KEY_OPENAI": SECRET,
+    "API_KEY_SK_COMPATIBLE": SECRET,
+    "API_KEY_ANTHROPIC": SECRET,
+    "API_KEY_GOOGLE": SECRET,
+    "API_KEY_AWS": SECRET,
+    "API_KEY_GITHUB": SECRET,
+    "API_KEY_HUGGINGFACE": SECRET,
+    "API_KEY_SLACK": SECRET,
+    "BEARER_TOKEN": SECRET,
+    "API_KEY_GENERIC": SECRET,
+    # personal data
+    "EMAIL_ADDRESS": PII,
+    "PHONE_NUMBER": PII,
+    "CN_MOBILE_NUMBER": PII,
+    "CN_RESIDENT_ID": PII,
+    "CREDIT_CARD": PII,
+    "IBAN_CODE": PII,
+    "IP_ADDRESS": PII,
+    # evidence
+    "VENDOR_ENDPOINT": ENDPOINT,
+}
+
+# On an exact tie (same score, same length) the specific type beats these catch-alls.
+_CATCH_ALL_TYPES = frozenset({"API_KEY_GENERIC", "BEARER_TOKEN", "API_KEY_SK_COMPATIBLE", "PHONE_NUMBER"})
+
+
+def _blank_pipeline(language: str) -> Language:
+    """A tokenizer-only spaCy pipeline; nothing is downloaded.
+
+    ``zh`` uses spaCy's default ``char`` segmenter (no jieba/pkuseg needed). English gets
+    the lookup lemmatizer from ``spacy-lookups-data`` if present, so Presidio's context
+    words ("keys" -> "key") work; it only reads tables bundled in that wheel.
+    """
+    nlp = spacy.blank(language)
+    if language == "en":
+        try:
+            nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+            nlp.initialize()
+        except Exception as exc:  # spacy-lookups-data missing: lemmas fall back to lower-case text
+            logger.info("English lookup lemmatizer unavailable (%s); using lower-cased tokens", exc)
+            nlp = spacy.blank(language)
+    return nlp
+
+
+class _KeywordList(list):
+    """``NlpArtifacts.keywords`` with O(1) membership.
+
+    Presidio's context enhancer tests ``lemma in keywords`` for every token it walks past,
+    for every result: quadratic on long entity-dense texts (worst with ``zh``'s
+    one-token-per-character segmentation). Still a list, so nothing else changes.
+    """
+
+    def __init__(self, items: Iterable[str]):
+        super().__init__(items)
+        self._members = frozenset(self)
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._members
+
+
+class BlankSpacyNlpEngine(SpacyNlpEngine):
+    """``SpacyNlpEngine`` over local blank pipelines (no model package, no NER).
+
+    Tokens feed Presidio's context enhancer; lemmas fall back to the lower-cased token
+    when the pipeline has no lemmatizer (Chinese), instead of spaCy's empty string.
+    """
+
+    engine_name = "spacy_blank"
+
+    def __init__(self, languages: Iterable[str] = ("en", "zh")):
+        self.languages = tuple(dict.fromkeys(languages))
+        super().__init__(
+            models=[{"lang_code": lang, "model_name": f"blank:{lang}"} for lang in self.languages]
+        )
+
+    def load(self) -> None:
+        """Build the blank pipelines (no ``spacy.load``, no ``spacy.cli.download``)."""
+        self.nlp = {lang: _blank_pipeline(lang) for lang in self.languages}
+
+    def get_supported_entities(self) -> list[str]:
+        """No NER, hence no NLP-based entities."""
+        return []
+
+    def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
+        artifacts = NlpArtifacts(
+            entities=[],
+            tokens=doc,
+            tokens_indices=[token.idx for token in doc],
+            lemmas=[token.lemma_ or token.lower_ for token in doc],
+            nlp_engine=self,
+            language=language,
+            scores=[],
+        )
+        artifacts.keywords = _KeywordList(artifacts.keywords)
+        return artifacts
+
+
+class FastLemmaContextAwareEnhancer(LemmaContextAwareEnhancer):
+    """Presidio's context enhancer with an O(log n) token lookup.
+
+    The stock ``_find_index_of_match_token`` walks the whole ``Doc`` for every result,
+    which is quadratic on long entity-dense messages (a 48 KB paste with 1,200 hits took
+    ~20 s, almost all of it here). Token end offsets are non-decreasing, so the first
+    token ending after ``start`` is found by bisection; the result is the same index.
+    """
+
+    @staticmethod
+    def _find_index_of_match_token(word: str, start: int, tokens, tokens_indices: list[int]) -> int:
+        n = len(tokens_indices)
+        i = bisect.bisect_right(range(n), start, key=lambda k: tokens_indices[k] + len(tokens[k]))
+        if i >= n:
+            raise ValueError(
+                f"Did not find word '{word}' in the list of tokens although it is expected to be found"
+            )
+        return i
+
+
+def _resolve_overlaps(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Greedy, deterministic overlap removal: highest score, then longest, then specific type.
+
+    Kept spans are disjoint and kept sorted, so each candidate only needs checking against
+    its two neighbours (O(n log n) overall; pasted logs can carry thousands of hits).
+    """
+    ranked = sorted(
+        found,
+        key=lambda e: (
+            -e["score"],
+            -(e["end"] - e["start"]),
+            e["type"] in _CATCH_ALL_TYPES,
+            e["type"],
+            e["start"],
+        ),
+    )
+    starts: list[int] = []
+    kept: list[dict[str, Any]] = []
+    for ent in ranked:
+        pos = bisect.bisect_right(starts, ent["start"])
+        if pos > 0 and kept[pos - 1]["end"] > ent["start"]:
+            continue
+        if pos < len(kept) and kept[pos]["start"] < ent["end"]:
+            continue
+        starts.insert(pos, ent["start"])
+        kept.insert(pos, ent)
+    return kept
+
+
+class EntityFinder:
+    """Find secrets, PII and vendor endpoints with Presidio, fully offline.
+
+    Construction builds the analyzer once (~1 s, mostly importing spaCy); reuse the
+    instance. ``find`` is safe to call repeatedly; the finder holds no per-call state.
+    """
+
+    ENTITY_KINDS = ENTITY_KINDS
+
+    def __init__(self, languages: Sequence[str] = ("en", "zh"), score_threshold: float = 0.4):
+        self.languages = tuple(dict.fromkeys(languages))
+        if not self.languages:
+            raise ValueError("at least one language is required")
+        self.score_threshold = score_threshold
+        self.nlp_engine = BlankSpacyNlpEngine(self.languages)
+        self.nlp_engine.load()
+        recognizers = [rec for lang in self.languages for rec in build_recognizers(lang)]
+        registry = RecognizerRegistry(recognizers=recognizers, supported_languages=list(self.languages))
+        self.analyzer = AnalyzerEngine(
+            registry=registry,
+            nlp_engine=self.nlp_engine,
+            supported_languages=list(self.languages),
+            default_score_threshold=score_threshold,
+            context_aware_enhancer=FastLemmaContextAwareEnhancer(),
+        )
+        unmapped = sorted(
+            {ent for lang in self.languages for ent in self.analyzer.get_supported_entities(lang)}
+            - ENTITY_KINDS.keys()
+        )
+        if unmapped:
+            raise ValueError(f"entity types without a kind in ENTITY_KINDS: {unmapped}")
+        # Warm-up: compiles every regex and loads the PSL snapshot now, not on message #1.
+        for lang in self.languages:
+            self.find("warm-up a.b@example.com +1 212 555 0100 https://api.openai.com/v1", lang)
+
+    def resolve_language(self, language: str | None) -> str:
+        """Map a caller's language tag to a registered one: "en" stays "en"; anything else
+        ("zh", "mixed", "zh-Hans", None, ...) uses the Chinese/mixed set when available."""
+        if language in self.languages:
+            return language
+        if language != "en" and "zh" in self.languages:
+            return "zh"
+        return self.languages[0]
+
+    def find(self, text: str, language: str = "en") -> list[dict[str, Any]]:
+        """Entities in ``text``, sorted by start, overlaps resolved.
+
+        Each entity is ``{"type", "kind", "score", "start", "end"}``; offsets index ``text``.
+        """
+        if not text or not text.strip():
+            return []
+        results = self.analyzer.analyze(
+            text=text, language=self.resolve_language(language), score_threshold=self.score_threshold
+        )
+        found = [
+            {
+                "type": r.entity_type,
+                "kind": ENTITY_KINDS[r.entity_type],
+                "score": round(float(r.score), 3),
+                "start": int(r.start),
+                "end": int(r.end),
+            }
+            for r in results
+        ]
+        return _resolve_overlaps(found)
+
+
+_anonymizer = None
+_anonymizer_lock = threading.Lock()
+
+
+def _get_anonymizer():
+    global _anonymizer
+    if _anonymizer is None:
+        with _anonymizer_lock:
+            if _anonymizer is None:
+                from presidio_anonymizer import AnonymizerEngine
+
+                _anonymizer = AnonymizerEngine()
+    return _anonymizer
+
+
+def mask(text: str, entities: Iterable[dict[str, Any]], kinds: Iterable[str] = (SECRET,)) -> str:
+    """Replace every entity whose kind is in ``kinds`` by ``<TYPE>`` (e.g. ``<API_KEY_OPENAI>``).
+
+    Nothing of a masked value is kept (no prefix, no length hint). ``endpoint`` is
+    accepted in ``kinds`` but callers should never mask evidence.
+    """
+    from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
+
+    wanted = set(kinds)
+    selected = [
+        RecognizerResult(entity_type=e["type"], start=e["start"], end=e["end"], score=e["score"])
+        for e in entities
+        if e.get("kind", ENTITY_KINDS.get(e["type"])) in wanted
+    ]
+    if not selected:
+        return text
+    return (
+        _get_anonymizer()
+        .anonymize(
+            text=text,
+            analyzer_results=selected,
+            operators={"DEFAULT": OperatorConfig("replace", {})},
+            merge_entities_with_spaces=False,
+        )
+        .text
+    )
+
+
+def redact(
+    text: str, entities: Iterable[dict[str, Any]], kinds: Iterable[str] = (SECRET,)
+) -> tuple[str, list[dict[str, Any]]]:
+    """Mask like `mask`, and return every entity with its span on the masked text.
+
+    Masked entities point at their ``<TYPE>`` placeholder and carry ``masked: True``;
+    the others keep their words, shifted by what was replaced before them.
+    """
+    wanted = set(kinds)
+    entities = sorted(entities, key=lambda e: (e["start"], e["end"]))
+    out: list[str] = []
+    shifted: list[dict[str, Any]] = []
+    pos = delta = 0
+    for ent in entities:
+        masked = ent.get("kind", ENTITY_KINDS.get(ent["type"])) in wanted
+        if not masked:
+            shifted.append({**ent, "start": ent["start"] + delta, "end": ent["end"] + delta, "masked": False})
+            continue
+        out.append(text[pos : ent["start"]])
+        start = ent["start"] + delta
+        placeholder = f"<{ent['type']}>"
+        out.append(placeholder)
+        delta += len(placeholder) - (ent["end"] - ent["start"])
+        pos = ent["end"]
+        shifted.append({**ent, "start": start, "end": start + len(placeholder), "masked": True})
+    out.append(text[pos:])
+    if pos == 0 and not any(e["masked"] for e in shifted):
+        return text, shifted
+    # presidio-anonymizer writes the text; the spans above must describe exactly that text.
+    masked_text = mask(text, entities, wanted)
+    if masked_text != "".join(out):
+        raise ValueError("masked text and masked spans disagree")
+    return masked_text, shifted

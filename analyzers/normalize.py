@@ -1,0 +1,63 @@
+"""Text folding shared by the prefilter and the matchers.
+
+Rules are written in plain lower-case; chat text arrives in any width, case and
+compatibility form. Folding is NFKC + casefold, and we keep a map from folded
+positions back to the original text so every match can be shown where it was said.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def fold(text: str) -> tuple[str, list[int] | None]:
+    """Return (folded text, offset map). The map is None when offsets are unchanged.
+
+    The map, when present, has len(folded) + 1 entries: folded index -> original index.
+    """
+    if text.isascii():
+        return text.lower(), None
+    whole = unicodedata.normalize("NFKC", text).casefold()
+    if len(whole) == len(text):
+        # Width folding and case folding of CJK/Latin text keep one char per char.
+        return whole, None
+    out: list[str] = []
+    index: list[int] = []
+    for i, ch in enumerate(text):
+        piece = unicodedata.normalize("NFKC", ch).casefold()
+        out.append(piece)
+        index.extend([i] * len(piece))
+    index.append(len(text))
+    return "".join(out), index
+
+
+def to_original(offset_map: list[int] | None, start: int, end: int) -> tuple[int, int]:
+    """Map a [start, end) span on folded text back to the original text."""
+    if offset_map is None:
+        return start, end
+    return offset_map[start], offset_map[end - 1] + 1 if end > start else offset_map[start]
+
+
+def is_cjk(ch: str) -> bool:
+    o = ord(ch)
+    return (
+        0x4E00 <= o <= 0x9FFF
+        or 0x3400 <= o <= 0x4DBF
+        or 0x3000 <= o <= 0x303F
+        or 0xF900 <= o <= 0xFAFF
+        or 0x20000 <= o <= 0x2FA1F
+    )
+
+
+def detect_language(text: str) -> str:
+    """'zh', 'en', 'mixed' or 'und': enough to route text to the right matchers."""
+    if text.isascii():
+        return "en" if any(c.isalpha() for c in text) else "und"
+    cjk = sum(1 for c in text if is_cjk(c) and c.isalpha())
+    latin = sum(1 for c in text if c.isascii() and c.isalpha())
+    if cjk == 0:
+        return "en" if latin else "und"
+    if latin >= 6 and latin >= cjk:
+        return "mixed"
+    # A Chinese sentence with an English product name is still Chinese, unless Latin words carry it.
+    return "mixed" if latin >= 12 else "zh"

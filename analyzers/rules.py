@@ -1,0 +1,156 @@
+"""Rule packs: load, validate and version the YAML files under analyzers/rules/.
+
+A rule says what to look for (literal terms, regexes anchored by terms, spaCy token
+patterns), what it means (category), how much it counts (weight) and carries its own
+examples, so `chatforensics rules check` can prove every pack behaves as written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+DEFAULT_RULES_DIR = Path(__file__).parent / "rules"
+
+# What a signal means. The first two name the subject (the vendor API or its data),
+# the next three the intent to hide it; the last two only move the score.
+SUBJECT = ("THIRD_PARTY_API", "API_DATA")
+HIDING = ("CONCEALMENT", "EVASION", "SECRECY")
+CATEGORIES = SUBJECT + HIDING + ("POLICY_AWARENESS", "LEGITIMACY")
+LANGUAGES = ("en", "zh")
+RULE_ID = re.compile(r"^[a-z0-9]+(\.[a-z0-9_]+)+$")
+
+
+class RuleError(ValueError):
+    """A rule pack that cannot be used, with the file and rule named."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    category: str
+    languages: tuple[str, ...]
+    weight: float
+    description: str = ""
+    terms: tuple[str, ...] = ()
+    regex: tuple[str, ...] = ()
+    anchors: tuple[str, ...] = ()
+    tokens: tuple[tuple[dict, ...], ...] = ()
+    examples_match: tuple[str, ...] = ()
+    examples_no_match: tuple[str, ...] = ()
+    pack: str = ""
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+    version: str
+    packs: dict[str, str] = field(default_factory=dict)
+
+    def by_id(self) -> dict[str, Rule]:
+        return {r.id: r for r in self.rules}
+
+
+def _tuple(value, what: str, where: str) -> tuple:
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, list):
+        raise RuleError(f"{where}: '{what}' must be a list")
+    return tuple(value)
+
+
+def _rule(raw: dict, pack: str, where: str) -> Rule:
+    if not isinstance(raw, dict):
+        raise RuleError(f"{where}: a rule must be a mapping")
+    unknown = set(raw) - {
+        "id", "category", "languages", "weight", "description", "terms", "regex", "anchors", "tokens",
+        "examples",
+    }
+    if unknown:
+        raise RuleError(f"{where}: unknown keys {sorted(unknown)}")
+    rid = raw.get("id")
+    if not isinstance(rid, str) or not RULE_ID.match(rid):
+        raise RuleError(f"{where}: id {rid!r} must look like 'category.name' in lower case")
+    where = f"{where} [{rid}]"
+    category = raw.get("category")
+    if category not in CATEGORIES:
+        raise RuleError(f"{where}: category {category!r} is not one of {', '.join(CATEGORIES)}")
+    languages = _tuple(raw.get("languages"), "languages", where)
+    if not languages or set(languages) - set(LANGUAGES):
+        raise RuleError(f"{where}: languages must be a non-empty subset of {LANGUAGES}")
+    weight = raw.get("weight")
+    if not isinstance(weight, int | float) or not 0 < weight <= 1:
+        raise RuleError(f"{where}: weight must be a number in (0, 1]")
+    terms = tuple(str(t).strip() for t in _tuple(raw.get("terms"), "terms", where))
+    if any(not t for t in terms):
+        raise RuleError(f"{where}: empty term")
+    regex = _tuple(raw.get("regex"), "regex", where)
+    for pattern in regex:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise RuleError(f"{where}: bad regex {pattern!r}: {exc}") from exc
+    anchors = tuple(str(a) for a in _tuple(raw.get("anchors"), "anchors", where))
+    tokens = tuple(tuple(p) for p in _tuple(raw.get("tokens"), "tokens", where))
+    if (regex or tokens) and not anchors:
+        raise RuleError(f"{where}: regex and token rules need 'anchors' (terms the prefilter can see)")
+    if not (terms or regex or tokens):
+        raise RuleError(f"{where}: a rule needs terms, regex or tokens")
+    examples = raw.get("examples") or {}
+    if not isinstance(examples, dict) or set(examples) - {"match", "no_match"}:
+        raise RuleError(f"{where}: examples must be a mapping with 'match' and 'no_match'")
+    match = _tuple(examples.get("match"), "examples.match", where)
+    no_match = _tuple(examples.get("no_match"), "examples.no_match", where)
+    if not match:
+        raise RuleError(f"{where}: at least one example in examples.match is required")
+    return Rule(
+        id=rid,
+        category=category,
+        languages=languages,
+        weight=float(weight),
+        description=str(raw.get("description", "")),
+        terms=terms,
+        regex=regex,
+        anchors=anchors,
+        tokens=tokens,
+        examples_match=match,
+        examples_no_match=no_match,
+        pack=pack,
+    )
+
+
+def load_ruleset(rules_dir: str | Path | None = None) -> RuleSet:
+    """Load every *.yaml pack in the folder; raise RuleError on the first problem."""
+    folder = Path(rules_dir) if rules_dir else DEFAULT_RULES_DIR
+    files = sorted(p for p in folder.glob("*.yaml") if not p.name.startswith("_"))
+    if not files:
+        raise RuleError(f"no rule packs (*.yaml) in {folder}")
+    digest = hashlib.sha256()
+    rules: list[Rule] = []
+    packs: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for path in files:
+        text = path.read_bytes()
+        digest.update(path.name.encode() + b"\0" + text + b"\0")
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise RuleError(f"{path.name}: not valid YAML: {exc}") from exc
+        if not isinstance(doc, dict) or "rules" not in doc:
+            continue  # other data files (e.g. recognizer config) live beside the packs
+        name, version = doc.get("pack"), doc.get("version")
+        if not isinstance(name, str) or not isinstance(version, str):
+            raise RuleError(f"{path.name}: a pack needs 'pack' (name) and 'version' strings")
+        packs[name] = version
+        for i, raw in enumerate(doc.get("rules") or []):
+            rule = _rule(raw, name, f"{path.name} rule #{i + 1}")
+            if rule.id in seen:
+                raise RuleError(f"{path.name}: duplicate rule id {rule.id} (also in {seen[rule.id]})")
+            seen[rule.id] = path.name
+            rules.append(rule)
+    newest = max(packs.values(), key=lambda v: tuple(int(x) for x in re.findall(r"\d+", v)))
+    return RuleSet(rules=tuple(rules), version=f"{newest}+{digest.hexdigest()[:10]}", packs=packs)

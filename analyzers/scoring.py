@@ -1,0 +1,145 @@
+"""Conversation windows and their scores.
+
+A signal in one message means little; a vendor named by one person, a proposal to
+scrub it by another and "take it to DM" from a third mean a lot. Candidate messages
+are grouped into windows (same thread, or close in time in one conversation), and
+each window is scored as a whole:
+
+* every distinct rule counts once, at its weight, combined as a noisy-OR;
+* a window reaches medium or high only when hiding (concealment, evasion, secrecy)
+  and its subject (a third-party API or its data) both appear in it;
+* legitimacy signals (sign-off, PII masking, approval) pull the score down;
+* more speakers agreeing push it up a little.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from analyzers.rules import HIDING, SUBJECT
+
+SEVERITY_THRESHOLDS = (("high", 0.75), ("medium", 0.45), ("low", 0.0))
+UNGATED_CAP = 0.39  # below medium: no hiding tied to a vendor API in this window
+MIN_HIT_SCORE = 0.3
+
+
+@dataclass
+class Signal:
+    """One candidate message and what the matchers found in it."""
+
+    message_id: str
+    author: str
+    timestamp: float  # epoch seconds, for windowing
+    thread: str | None
+    matches: list[dict]  # Match.as_dict() rows
+    weights: dict[str, float]  # rule id -> weight
+
+
+@dataclass
+class Assessment:
+    score: float
+    severity: str
+    categories: list[str]
+    rules: list[str]
+    speakers: list[str]
+    explanation: str
+    gated: bool
+    signals: list[Signal] = field(default_factory=list)
+
+
+def severity_of(score: float) -> str:
+    return next(name for name, floor in SEVERITY_THRESHOLDS if score >= floor)
+
+
+def windows(signals: list[Signal], gap_seconds: float, max_size: int = 60) -> list[list[Signal]]:
+    """Split one conversation's candidate messages into windows.
+
+    Messages of one thread share a window; others join the previous message's
+    window when they are at most `gap_seconds` apart. Windows are cut at `max_size`
+    so a busy channel cannot glue unrelated talk together.
+    """
+    ordered = sorted(signals, key=lambda s: (s.timestamp, s.message_id))
+    parent = list(range(len(ordered)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    by_thread: dict[str, int] = {}
+    for i, s in enumerate(ordered):
+        if i and s.timestamp - ordered[i - 1].timestamp <= gap_seconds:
+            parent[root(i)] = root(i - 1)
+        if s.thread:
+            if s.thread in by_thread:
+                parent[root(i)] = root(by_thread[s.thread])
+            else:
+                by_thread[s.thread] = i
+    groups: dict[int, list[Signal]] = {}
+    for i, s in enumerate(ordered):
+        groups.setdefault(root(i), []).append(s)
+    out: list[list[Signal]] = []
+    for group in groups.values():
+        for k in range(0, len(group), max_size):
+            out.append(group[k : k + max_size])
+    return sorted(out, key=lambda w: (w[0].timestamp, w[0].message_id))
+
+
+def assess(window: list[Signal]) -> Assessment:
+    best: dict[str, tuple[float, str]] = {}  # rule -> (weight, category)
+    speakers_by_category: dict[str, set[str]] = {}
+    for s in window:
+        for m in s.matches:
+            w = s.weights[m["rule"]]
+            if w > best.get(m["rule"], (0.0, ""))[0]:
+                best[m["rule"]] = (w, m["category"])
+            speakers_by_category.setdefault(m["category"], set()).add(s.author)
+    categories = sorted(speakers_by_category)
+    positive = 1.0
+    mitigation = 1.0
+    for w, category in best.values():
+        if category == "LEGITIMACY":
+            mitigation *= 1 - w
+        else:
+            positive *= 1 - w
+    score = 1 - positive
+    speakers = sorted({s.author for s in window if s.matches})
+    if len(speakers) > 1:
+        score = min(1.0, score + 0.05 * (len(speakers) - 1))
+    score *= mitigation
+    gated = any(c in speakers_by_category for c in HIDING) and any(c in speakers_by_category for c in SUBJECT)
+    if not gated:
+        score = min(score, UNGATED_CAP)
+    score = round(score, 3)
+    return Assessment(
+        score=score,
+        severity=severity_of(score),
+        categories=categories,
+        rules=sorted(best),
+        speakers=speakers,
+        explanation=explain(score, speakers_by_category, window, gated),
+        gated=gated,
+        signals=window,
+    )
+
+
+def _quote(window: list[Signal], category: str, limit: int = 2) -> str:
+    terms: list[str] = []
+    for s in window:
+        for m in s.matches:
+            if m["category"] == category and m["term"] not in terms:
+                terms.append(m["term"])
+    return ", ".join(f"'{t}'" for t in terms[:limit])
+
+
+def explain(score: float, speakers_by_category: dict[str, set[str]], window: list[Signal], gated: bool) -> str:
+    parts = []
+    for category in sorted(speakers_by_category):
+        who = ", ".join(sorted(speakers_by_category[category]))
+        parts.append(f"{category.lower().replace('_', ' ')} ({_quote(window, category)} by {who})")
+    n = len(window)
+    sentence = f"Score {score:.2f} over {n} message{'s' if n != 1 else ''}: " + "; ".join(parts)
+    if not gated:
+        sentence += "; capped below medium because no hiding is tied to a third-party API or its data"
+    return sentence + "."

@@ -1,0 +1,103 @@
+"""The `chatforensics` command: run, es setup, kibana install, rules check, eval, report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if argv and argv[0] == "run":
+        # Beam parses the run options itself (ours plus any --runner, --direct_num_workers, ...).
+        from pipelines.scan import run
+
+        return _guard(lambda: run(argv[1:]))
+    parser = argparse.ArgumentParser(prog="chatforensics", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="scan an export (see `chatforensics run --help`)", add_help=False)
+
+    es = sub.add_parser("es", help="Elasticsearch administration")
+    es_sub = es.add_subparsers(dest="es_command", required=True)
+    for name, text in (("setup", "install index templates and aliases (idempotent)"),):
+        p = es_sub.add_parser(name, help=text)
+        p.add_argument("--es-url", default=None)
+        p.add_argument("--es-prefix", default=None)
+
+    rules = sub.add_parser("rules", help="rule packs")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True)
+    check = rules_sub.add_parser("check", help="validate every pack and run its examples")
+    check.add_argument("--rules", default=None)
+
+    report = sub.add_parser("report", help="re-render reports from an output folder")
+    report.add_argument("--from", dest="source", required=True)
+
+    args = parser.parse_args(argv)
+    if args.command == "es":
+        return _guard(lambda: _es_setup(args))
+    if args.command == "rules":
+        return _guard(lambda: _rules_check(args.rules))
+    if args.command == "report":
+        return _guard(lambda: _report(args.source))
+    parser.error("unknown command")
+    return 2
+
+
+def _guard(call) -> int:
+    """Expected failures end with one clear line and a non-zero code, not a traceback."""
+    from elasticsearch import ApiError, ConnectionError
+
+    from analyzers.rules import RuleError
+    from pipelines.archive import ArchiveError
+    from pipelines.ingest import UnknownFormat
+
+    try:
+        return call()
+    except (ArchiveError, UnknownFormat, RuleError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ConnectionError as exc:
+        print(f"error: cannot reach Elasticsearch ({exc.message}); start it (make es-start) or pass --no-index",
+              file=sys.stderr)
+        return 2
+    except ApiError as exc:
+        print(f"error: Elasticsearch answered {exc.meta.status}: {exc.message}", file=sys.stderr)
+        return 2
+
+
+def _es_setup(args) -> int:
+    from pipelines.sinks import elasticsearch as es_sink
+
+    config = es_sink.EsConfig.from_env(args.es_url, args.es_prefix)
+    backing = es_sink.setup(config)
+    print(json.dumps({"aliases": {config.alias(k): v for k, v in backing.items()}}, indent=2))
+    return 0
+
+
+def _rules_check(rules_dir: str | None) -> int:
+    from analyzers.rulecheck import check_ruleset
+
+    problems, summary = check_ruleset(rules_dir)
+    for line in problems:
+        print(f"FAIL {line}")
+    print(summary)
+    return 1 if problems else 0
+
+
+def _report(source: str) -> int:
+    from pipelines.reports import render_reports
+
+    folder = Path(source)
+    manifest_path = folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
+    paths = render_reports(folder, manifest)
+    print(f"{len(paths['cases'])} case report(s); index: {paths['index']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

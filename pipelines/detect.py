@@ -1,0 +1,165 @@
+"""The composite transforms of the scan, each with one job.
+
+ReadExport        member files -> message batches (+ dead letters, + per-file stats)
+ScoreMessages     message batches -> candidates keyed by conversation (the funnel)
+DetectCases       candidates of a conversation -> hits and cases
+
+An element is a source file or a batch of its messages, never a single message:
+Beam's per-element cost would otherwise dwarf the prefilter's.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.utils import shared
+
+from analyzers.cases import detect_conversation
+from analyzers.rules import load_ruleset
+from analyzers.screening import Screener
+from pipelines.archive import Archive, HashingReader
+from pipelines.ingest.base import DeadLetter, Merged, Reader
+
+log = logging.getLogger(__name__)
+ERRORS, STATS, CASES = "errors", "stats", "cases"
+
+
+class _ReadMember(beam.DoFn):
+    def __init__(self, archive: Archive, reader: Reader, context: Any, archive_sha256: str, batch_size: int):
+        self.archive, self.reader, self.context = archive, reader, context
+        self.archive_sha256, self.batch_size = archive_sha256, batch_size
+
+    def process(self, member: str):
+        stats = {"path": member, "parser": self.reader.platform, "records": 0, "messages": 0, "merged": 0,
+                 "malformed": 0}
+        batch: list[dict] = []
+        custody = {"archive_sha256": self.archive_sha256}
+        hashing = None
+        try:
+            with self.archive.open(member) as raw:
+                hashing = HashingReader(raw)
+                for record in self.reader.read(hashing, member, self.context):
+                    stats["records"] += 1
+                    if isinstance(record, DeadLetter):
+                        stats["malformed"] += 1
+                        yield beam.pvalue.TaggedOutput(
+                            ERRORS, record.as_dict(self.reader.platform, self.archive_sha256))
+                    elif isinstance(record, Merged):
+                        stats["merged"] += 1
+                    else:
+                        stats["messages"] += 1
+                        record["source"].update(custody)
+                        batch.append(record)
+                        if len(batch) >= self.batch_size:
+                            yield batch
+                            batch = []
+                hashing.drain()
+        except Exception as exc:  # noqa: BLE001 - a broken or hostile file must not stop the run
+            log.warning("%s: %s", member, exc)
+            stats["records"] += 1
+            stats["malformed"] += 1
+            yield beam.pvalue.TaggedOutput(ERRORS, DeadLetter(
+                member, "", f"file could not be read: {type(exc).__name__}: {exc}",
+            ).as_dict(self.reader.platform, self.archive_sha256))
+        if batch:
+            yield batch
+        if hashing is not None:
+            stats["sha256"], stats["bytes"] = hashing.hexdigest(), hashing.bytes
+        yield beam.pvalue.TaggedOutput(STATS, stats)
+
+
+class ReadExport(beam.PTransform):
+    """Member paths to batches of normalised messages, with dead letters and per-file stats."""
+
+    def __init__(self, archive: Archive, reader: Reader, context: Any, archive_sha256: str, batch_size: int):
+        super().__init__()
+        self.archive, self.reader, self.context = archive, reader, context
+        self.archive_sha256, self.batch_size = archive_sha256, batch_size
+
+    def expand(self, pbegin):
+        units = self.reader.units(self.archive)
+        return (
+            pbegin
+            | "ListMembers" >> beam.Create(units)
+            | "Spread" >> beam.Reshuffle()
+            | "Parse" >> beam.ParDo(
+                _ReadMember(self.archive, self.reader, self.context, self.archive_sha256, self.batch_size)
+            ).with_outputs(ERRORS, STATS, main="batches")
+        )
+
+
+def conversation_key(doc: dict) -> str:
+    return f"{doc['platform']}\x1f{doc['conversation']['id']}"
+
+
+class _Screen(beam.DoFn):
+    def __init__(self, rules_dir: str | None, redact: bool):
+        self.rules_dir, self.redact = rules_dir, redact
+        self._shared = shared.Shared()
+
+    def setup(self):
+        # spaCy, Presidio and the automaton are built once per worker process and shared by its threads.
+        def build():
+            screener = Screener(load_ruleset(self.rules_dir), redact_pii=self.redact)
+            return _Holder(screener)
+
+        self.screener = self._shared.acquire(build, tag=f"screener:{self.rules_dir}:{self.redact}").value
+
+    def process(self, batch: list[dict]):
+        for candidate in self.screener.screen(batch):
+            yield conversation_key(candidate["doc"]), candidate
+
+
+class _Holder:
+    """shared.Shared needs a weak-referenceable object."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+class ScoreMessages(beam.PTransform):
+    """Batches in, (conversation key, candidate) out: only messages the rules noticed."""
+
+    def __init__(self, rules_dir: str | None, redact: bool):
+        super().__init__()
+        self.rules_dir, self.redact = rules_dir, redact
+
+    def expand(self, batches):
+        return batches | "Screen" >> beam.ParDo(_Screen(self.rules_dir, self.redact))
+
+
+class _Detect(beam.DoFn):
+    def __init__(self, ruleset_version: str, run_id: str, gap: float, case_gap: float, summarize):
+        self.ruleset_version, self.run_id = ruleset_version, run_id
+        self.gap, self.case_gap, self.summarize = gap, case_gap, summarize
+
+    def process(self, element):
+        _, candidates = element
+        hits, cases = detect_conversation(list(candidates), self.ruleset_version, self.gap, self.case_gap)
+        by_case: dict[str, list[dict]] = {}
+        for hit in hits:
+            hit["run"] = {"id": self.run_id}
+            by_case.setdefault(hit["case"]["id"], []).append(hit)
+            yield hit
+        for case in cases:
+            case["run"] = {"id": self.run_id}
+            case["ruleset"] = {"version": self.ruleset_version}
+            case["summary"] = self.summarize(case, by_case[case["case"]["id"]])
+            yield beam.pvalue.TaggedOutput(CASES, case)
+
+
+class DetectCases(beam.PTransform):
+    """Keyed candidates in; hits (main) and cases (tagged) out."""
+
+    def __init__(self, ruleset_version: str, run_id: str, gap: float, case_gap: float, summarize):
+        super().__init__()
+        self.args = (ruleset_version, run_id, gap, case_gap, summarize)
+
+    def expand(self, keyed_candidates):
+        return (
+            keyed_candidates
+            | "ByConversation" >> beam.GroupByKey()
+            | "Assess" >> beam.ParDo(_Detect(*self.args)).with_outputs(CASES, main="hits")
+        )

@@ -1,0 +1,29 @@
+"""Format readers and the auto-detection that picks one."""
+
+from __future__ import annotations
+
+from pipelines.archive import Archive
+from pipelines.ingest.base import Reader
+from pipelines.ingest.slack import SlackReader
+
+READERS: dict[str, type[Reader]] = {r.platform: r for r in (SlackReader,)}
+
+
+class UnknownFormat(ValueError):
+    pass
+
+
+def detect(archive: Archive, forced: str = "auto") -> Reader:
+    """The reader whose `match` is most confident; one clear error when none is."""
+    if forced != "auto":
+        if forced not in READERS:
+            raise UnknownFormat(f"unknown format {forced!r}; supported: {', '.join(sorted(READERS))}")
+        return READERS[forced]()
+    scored = sorted(((cls.match(archive), name) for name, cls in READERS.items()), reverse=True)
+    best_score, best = scored[0]
+    if best_score <= 0:
+        raise UnknownFormat(
+            f"{archive.location}: not a recognised export; tried {', '.join(sorted(READERS))} "
+            f"({len(archive.members())} files seen). Use --format to force one."
+        )
+    return READERS[best]()

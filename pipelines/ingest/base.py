@@ -1,0 +1,116 @@
+"""The one small interface every export format implements.
+
+A reader says how sure it is that an archive is its format (`match`), which members
+are units of work (`units`), what small shared metadata every unit needs (`context`:
+users, channel names), and turns one unit into records (`read`). A record is a
+normalised message, a `Merged` marker (an edit event folded into its message) or a
+`DeadLetter` (what could not be read, where, and why). Readers never raise for bad
+data: `DataError` inside `read` becomes a dead letter for that record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO, ClassVar
+
+from analyzers.normalize import detect_language
+from pipelines.archive import Archive
+
+
+class DataError(ValueError):
+    """A record or file that does not fit the format; becomes a dead letter."""
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    path: str
+    pointer: str
+    reason: str
+
+    def as_dict(self, parser: str, archive_sha256: str) -> dict:
+        return {
+            "source": {"path": self.path, "pointer": self.pointer, "parser": parser,
+                       "archive_sha256": archive_sha256},
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Merged:
+    """A source record folded into another message (e.g. an edit event)."""
+
+    pointer: str
+    into: str
+
+
+Record = dict | Merged | DeadLetter
+
+
+class Reader:
+    platform: ClassVar[str]
+    parser_version: ClassVar[str] = "1"
+
+    @classmethod
+    def match(cls, archive: Archive) -> float:
+        """0 when this is surely not the format, 1 when surely it is."""
+        raise NotImplementedError
+
+    def units(self, archive: Archive) -> list[str]:
+        """Members read independently, one pipeline element each."""
+        raise NotImplementedError
+
+    def context(self, archive: Archive) -> tuple[Any, list[DeadLetter]]:
+        """Small metadata every unit needs, and dead letters for metadata that failed."""
+        return None, []
+
+    def read(self, stream: BinaryIO, member: str, context: Any) -> Iterator[Record]:
+        raise NotImplementedError
+
+
+def iso_utc(ts: float) -> str:
+    """ISO 8601 UTC with milliseconds: the one timestamp form in every output."""
+    moment = dt.datetime.fromtimestamp(ts, tz=dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def new_message(
+    *,
+    platform: str,
+    message_id: str,
+    text: str,
+    timestamp: float,
+    raw_timestamp: str,
+    conversation: dict,
+    author: dict,
+    source: dict,
+    kind: str = "user",
+    thread_id: str | None = None,
+    reply_to: str | None = None,
+    deleted: bool = False,
+    edits: list[dict] | None = None,
+    attachments: list[dict] | None = None,
+    subtype: str | None = None,
+) -> dict:
+    """The normalised Message of DESIGN.md, built the same way by every reader."""
+    return {
+        "platform": platform,
+        "message": {
+            "id": message_id,
+            "text": text,
+            "kind": kind,
+            "subtype": subtype,
+            "language": detect_language(text),
+            "deleted": deleted,
+            "edits": edits or [],
+        },
+        "conversation": conversation,
+        "thread": {"id": thread_id},
+        "reply_to": reply_to,
+        "author": author,
+        "@timestamp": iso_utc(timestamp),
+        "timestamp": {"raw": raw_timestamp, "epoch": timestamp},
+        "attachments": attachments or [],
+        "source": source,
+    }

@@ -1,0 +1,29 @@
+"""Pipeline options: what `chatforensics run` accepts beside Beam's own options."""
+
+from __future__ import annotations
+
+from apache_beam.options.pipeline_options import PipelineOptions
+
+FORMATS = ("auto", "slack", "teams", "mattermost", "lark", "gchat", "telegram", "discord", "whatsapp", "mbox")
+
+
+class ChatForensicsOptions(PipelineOptions):
+    @classmethod
+    def _add_argparse_args(cls, parser):
+        parser.add_argument("--input", required=True, help="export to scan: a ZIP, a folder or a file")
+        parser.add_argument("--out", required=True, help="output folder (hits, cases, errors, manifest, reports)")
+        parser.add_argument("--format", default="auto", choices=FORMATS, help="export format (default: detect)")
+        parser.add_argument("--es-url", default=None, help="Elasticsearch URL (or CHATFORENSICS_ES_URL)")
+        parser.add_argument("--no-index", action="store_true", help="do not index into Elasticsearch")
+        parser.add_argument("--rules", default=None, help="folder of rule packs (default: the shipped packs)")
+        parser.add_argument("--redact", dest="redact", action="store_true", default=True,
+                            help="mask PII in outputs (default)")
+        parser.add_argument("--no-redact", dest="redact", action="store_false", help="keep PII (secrets stay masked)")
+        parser.add_argument("--window-gap", type=float, default=1800,
+                            help="seconds between messages that still share a conversation window")
+        parser.add_argument("--case-gap", type=float, default=86400,
+                            help="seconds between windows that still share a case")
+        parser.add_argument("--batch-size", type=int, default=2000,
+                            help="messages per pipeline element when a source file is large")
+        parser.add_argument("--pdf", action="store_true", help="also render each case report as PDF")
+        parser.add_argument("--quiet", action="store_true", help="no progress or summary on the terminal")

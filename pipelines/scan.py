@@ -1,0 +1,168 @@
+"""`chatforensics run`: the whole scan, readable top to bottom.
+
+export -> ReadExport -> ScoreMessages -> DetectCases -> files + Elasticsearch -> manifest -> reports
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from analyzers.cases import stable_id
+from analyzers.rules import load_ruleset
+from pipelines import __version__
+from pipelines.archive import Archive
+from pipelines.detect import CASES, ERRORS, STATS, DetectCases, ReadExport, ScoreMessages
+from pipelines.ingest import detect
+from pipelines.ingest.base import DeadLetter
+from pipelines.options import ChatForensicsOptions
+from pipelines.reports import render_reports, summarize
+from pipelines.sinks import elasticsearch as es_sink
+from pipelines.sinks.files import WriteJsonLines, read_jsonl
+
+log = logging.getLogger(__name__)
+
+
+def _by_time(doc: dict):
+    return (doc.get("@timestamp", ""), json.dumps(doc.get("hit") or doc.get("case"), sort_keys=True))
+
+
+def _by_source(doc: dict):
+    src = doc["source"]
+    return (src.get("path", ""), src.get("pointer", ""), doc.get("reason", ""))
+
+
+def run(argv: list[str] | None = None) -> int:
+    started = time.time()
+    pipeline_options = PipelineOptions(argv)
+    opts = pipeline_options.view_as(ChatForensicsOptions)
+    out = Path(opts.out)
+    out.mkdir(parents=True, exist_ok=True)
+    work = out / ".work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+
+    archive = Archive(opts.input)
+    reader = detect(archive, opts.format)
+    context, metadata_errors = reader.context(archive)
+    archive_sha256 = archive.sha256()
+    ruleset = load_ruleset(opts.rules)
+    run_id = "run-" + stable_id(archive_sha256, ruleset.version, __version__, reader.platform,
+                                f"redact={opts.redact}", length=16)
+    upfront_errors = [e.as_dict(reader.platform, archive_sha256) for e in metadata_errors] + [
+        DeadLetter(name, "", reason).as_dict(reader.platform, archive_sha256) for name, reason in archive.refused
+    ]
+
+    es_config = None
+    if not opts.no_index:
+        es_config = es_sink.EsConfig.from_env(opts.es_url)
+        es_sink.with_retries(es_config, lambda: es_sink.setup(es_config), "install index templates")
+
+    with beam.Pipeline(options=pipeline_options) as p:
+        read = p | "ReadExport" >> ReadExport(archive, reader, context, archive_sha256, opts.batch_size)
+        detected = (
+            read.batches
+            | "ScoreMessages" >> ScoreMessages(opts.rules, opts.redact)
+            | "DetectCases" >> DetectCases(ruleset.version, run_id, opts.window_gap, opts.case_gap, summarize)
+        )
+        hits, cases = detected.hits, detected[CASES]
+        hits | "WriteHits" >> WriteJsonLines(str(out / "hits.jsonl"), _by_time)
+        cases | "WriteCases" >> WriteJsonLines(str(out / "cases.jsonl"), _by_time)
+        read[STATS] | "WriteStats" >> WriteJsonLines(str(work / "members.jsonl"), lambda s: s["path"])
+        error_sources = [read[ERRORS], p | "UpfrontErrors" >> beam.Create(upfront_errors)]
+        if es_config:
+            error_sources.append(hits | "IndexHits" >> es_sink.WriteToElasticsearch(
+                es_config, "hits", lambda d: d["hit"]["id"]))
+            error_sources.append(cases | "IndexCases" >> es_sink.WriteToElasticsearch(
+                es_config, "cases", lambda d: d["case"]["id"]))
+        (tuple(error_sources) | "AllErrors" >> beam.Flatten()
+         | "WriteErrors" >> WriteJsonLines(str(out / "errors.jsonl"), _by_source))
+
+    manifest = build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, started, work)
+    if es_config:
+        verify_index(es_config, manifest)
+        es_sink.index_run(es_config, manifest)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True))
+    shutil.rmtree(work, ignore_errors=True)
+    reports = render_reports(out, manifest)
+    if not opts.quiet:
+        print_summary(manifest, reports["index"])
+    rejected = manifest["counts"]["index_rejected"]
+    if rejected:
+        print(f"error: Elasticsearch rejected {rejected} document(s); see {out / 'errors.jsonl'}", file=sys.stderr)
+        return 3
+    return 0
+
+
+def build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, started, work) -> dict:
+    out = Path(opts.out)
+    members = read_jsonl(work / "members.jsonl")
+    read_paths = {m["path"] for m in members}
+    for name in archive.members():
+        if name not in read_paths:  # metadata and files no reader uses still get their hash
+            members.append({"path": name, "sha256": archive.member_sha256(name), "bytes": archive.members()[name].size,
+                            "parser": None, "records": 0, "messages": 0, "merged": 0, "malformed": 0})
+    members.sort(key=lambda m: m["path"])
+    errors = read_jsonl(out / "errors.jsonl")
+    upfront = sum(1 for e in errors if e.get("stage") != "index" and e["source"]["path"] not in read_paths)
+    rejected = sum(1 for e in errors if e.get("stage") == "index")
+    counts = {
+        "records": sum(m["records"] for m in members) + upfront,
+        "messages": sum(m["messages"] for m in members),
+        "merged": sum(m["merged"] for m in members),
+        "malformed": sum(m["malformed"] for m in members) + upfront,
+        "hits": len(read_jsonl(out / "hits.jsonl")),
+        "cases": len(read_jsonl(out / "cases.jsonl")),
+        "index_rejected": rejected,
+    }
+    finished = time.time()
+    return {
+        "run": {"id": run_id},
+        "@timestamp": _iso(started),
+        "tool": {"name": "chatforensics", "version": __version__},
+        "ruleset": {"version": ruleset.version, "packs": ruleset.packs},
+        "input": {"path": archive.location, "sha256": archive_sha256, "kind": archive.kind},
+        "formats": [reader.platform],
+        "parser_version": reader.parser_version,
+        "redact": opts.redact,
+        "counts": counts,
+        "members": members,
+        "timings": {"started": _iso(started), "finished": _iso(finished), "seconds": round(finished - started, 3)},
+        "elasticsearch": {"indexed": not opts.no_index},
+    }
+
+
+def verify_index(config: es_sink.EsConfig, manifest: dict) -> None:
+    """Compare what the index holds for this run with what the run produced."""
+    rejected = manifest["counts"]["index_rejected"]
+    found = {kind: es_sink.count(config, kind, manifest["run"]["id"]) for kind in ("hits", "cases")}
+    expected = manifest["counts"]["hits"] + manifest["counts"]["cases"] - rejected
+    manifest["elasticsearch"].update({
+        "url": config.url,
+        "aliases": {kind: config.alias(kind) for kind in es_sink.KINDS},
+        "hits": found["hits"],
+        "cases": found["cases"],
+        "verified": found["hits"] + found["cases"] == expected,
+    })
+
+
+def print_summary(manifest: dict, report_index: Path) -> None:
+    c = manifest["counts"]
+    print(
+        f"chatforensics: {c['records']} records read, {c['messages']} messages, {c['merged']} merged, "
+        f"{c['malformed']} malformed, {c['hits']} hits, {c['cases']} cases in {manifest['timings']['seconds']:.1f}s"
+        f" -> {report_index}"
+    )
+
+
+def _iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+

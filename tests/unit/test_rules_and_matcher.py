@@ -1,0 +1,83 @@
+import pytest
+
+from analyzers.matcher import Matcher
+from analyzers.normalize import detect_language, fold
+from analyzers.rulecheck import check_ruleset
+from analyzers.rules import RuleError, load_ruleset
+
+
+@pytest.fixture(scope="module")
+def matcher():
+    return Matcher(load_ruleset())
+
+
+def test_every_shipped_pack_passes_its_own_examples():
+    problems, summary = check_ruleset()
+    assert problems == [], summary
+
+
+def rules_of(matcher, text):
+    return {m.rule for m in matcher.match(text)}
+
+
+@pytest.mark.parametrize("text, rule, term", [
+    ("we must desensitize the GPT-4o outputs", "conceal.sanitize_source", "desensitize"),
+    ("ＧＰＴ－４o output", "api.vendor_openai", "ＧＰＴ－４o"),
+    ("use key sk-proj-abcdefghijklmnopqrs123 for now", "api.endpoint_or_key", "sk-proj-abcdefghijklmnopqrs123"),
+])
+def test_matches_report_the_words_as_written(matcher, text, rule, term):
+    found = [m for m in matcher.match(text) if m.rule == rule]
+    assert found and found[0].term == term and text[found[0].start:found[0].end] == term
+
+
+@pytest.mark.parametrize("text", ["scrum at ten", "the sk-learn docs", "open a ticket", "bitmask of flags"])
+def test_word_boundaries_keep_lookalikes_out(matcher, text):
+    assert not {r for r in rules_of(matcher, text) if not r.startswith("legit")}
+
+
+def test_fold_maps_offsets_back_to_the_original():
+    folded, offsets = fold("ﬁne-tune ＧＰＴ")
+    assert folded == "fine-tune gpt" and offsets is not None and offsets[0] == 0 and offsets[2] == 1
+
+
+@pytest.mark.parametrize("text, language", [
+    ("let's take this offline", "en"), ("用Claude的接口生成的数据要先脱敏", "zh"),
+    ("GPT 的 output 要先做 desensitization", "mixed"), ("12:30", "und"),
+])
+def test_language_routing(text, language):
+    assert detect_language(text) == language
+
+
+def write_pack(folder, body):
+    folder.mkdir(exist_ok=True)
+    (folder / "pack.yaml").write_text(body)
+    return folder
+
+
+def test_duplicate_rule_ids_are_refused(tmp_path):
+    rule = ("  - {id: api.x, category: THIRD_PARTY_API, languages: [en], weight: 0.3, terms: [x],"
+            " examples: {match: [x]}}\n")
+    folder = write_pack(tmp_path / "r", "pack: p\nversion: '1'\nrules:\n" + rule + rule)
+    with pytest.raises(RuleError, match="duplicate rule id api.x"):
+        load_ruleset(folder)
+
+
+@pytest.mark.parametrize("rule, error", [
+    ("{id: api.x, category: NOPE, languages: [en], weight: 0.3, terms: [x], examples: {match: [x]}}", "category"),
+    ("{id: api.x, category: API_DATA, languages: [en], weight: 3, terms: [x], examples: {match: [x]}}", "weight"),
+    ("{id: api.x, category: API_DATA, languages: [en], weight: 0.3, regex: ['x'], examples: {match: [x]}}",
+     "anchors"),
+    ("{id: api.x, category: API_DATA, languages: [en], weight: 0.3, terms: [x]}", "examples"),
+])
+def test_schema_errors_name_the_rule(tmp_path, rule, error):
+    folder = write_pack(tmp_path / "r", f"pack: p\nversion: '1'\nrules:\n  - {rule}\n")
+    with pytest.raises(RuleError, match=error):
+        load_ruleset(folder)
+
+
+def test_rules_check_reports_examples_that_misbehave(tmp_path):
+    folder = write_pack(tmp_path / "r", "pack: p\nversion: '1'\nrules:\n  - {id: api.x, category: API_DATA, "
+                                        "languages: [en], weight: 0.3, terms: [foo], "
+                                        "examples: {match: [bar], no_match: [foo]}}\n")
+    problems, _ = check_ruleset(folder)
+    assert problems == ["api.x: should match 'bar'", "api.x: should not match 'foo'"]

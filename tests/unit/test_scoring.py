@@ -1,0 +1,38 @@
+from analyzers.scoring import Signal, assess, windows
+
+
+def sig(mid, author, t, thread=None, *cats):
+    matches = [{"rule": f"{c.lower()}.r", "category": c, "term": c.lower(), "message_id": mid, "start": 0,
+                "end": 1} for c in cats]
+    return Signal(mid, author, t, thread, matches, {m["rule"]: 0.45 for m in matches})
+
+
+def test_thread_messages_share_a_window_even_hours_apart():
+    ws = windows([sig("1", "a", 0, "t"), sig("2", "b", 7200, "t"), sig("3", "c", 20000)], gap_seconds=600)
+    assert [[s.message_id for s in w] for w in ws] == [["1", "2"], ["3"]]
+
+
+def test_close_messages_chain_distant_ones_split():
+    ws = windows([sig("1", "a", 0), sig("2", "b", 300), sig("3", "c", 600), sig("4", "a", 5000)], gap_seconds=400)
+    assert [len(w) for w in ws] == [3, 1]
+
+
+def test_hiding_without_a_vendor_subject_stays_below_medium():
+    verdict = assess([sig("1", "a", 0, None, "CONCEALMENT", "SECRECY"), sig("2", "b", 10, None, "EVASION")])
+    assert verdict.score <= 0.39 and verdict.severity == "low" and not verdict.gated
+    assert "capped below medium" in verdict.explanation
+
+
+def test_signals_split_across_speakers_combine():
+    verdict = assess([sig("1", "a", 0, None, "THIRD_PARTY_API"), sig("2", "b", 10, None, "CONCEALMENT"),
+                      sig("3", "c", 20, None, "SECRECY")])
+    assert verdict.gated and verdict.severity in ("medium", "high")
+    assert verdict.speakers == ["a", "b", "c"]
+    assert "third party api" in verdict.explanation and "by b" in verdict.explanation
+
+
+def test_legitimacy_pulls_the_score_down():
+    base = [sig("1", "a", 0, None, "THIRD_PARTY_API"), sig("2", "b", 10, None, "CONCEALMENT")]
+    plain = assess(base)
+    mitigated = assess([*base, sig("3", "c", 20, None, "LEGITIMACY")])
+    assert mitigated.score < plain.score
