@@ -14,7 +14,7 @@ import random
 import shutil
 import uuid
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "slack-demo"
@@ -240,7 +240,7 @@ m("legal-privacy", "2025-03-13 10:40", "sofia", "FYI the updated subprocessor li
 
 # --------------------------------------------------------------------------- build
 def parse_utc(s: str) -> datetime:
-    return datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=timezone.utc)
+    return datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
 
 
 def build():
@@ -311,7 +311,7 @@ def build():
             msgs.append(msg)
         by_day = defaultdict(list)
         for msg in msgs:
-            day = datetime.fromtimestamp(int(msg["ts"].split(".")[0]), tz=timezone.utc).strftime("%Y-%m-%d")
+            day = datetime.fromtimestamp(int(msg["ts"].split(".")[0]), tz=UTC).strftime("%Y-%m-%d")
             by_day[day].append(msg)
         d = OUT / ch
         d.mkdir()
