@@ -54,10 +54,11 @@ def _guard(call) -> int:
     from analyzers.rules import RuleError
     from pipelines.archive import ArchiveError
     from pipelines.ingest import UnknownFormat
+    from pipelines.scan import UsageError
 
     try:
         return call()
-    except (ArchiveError, UnknownFormat, RuleError) as exc:
+    except (ArchiveError, UnknownFormat, RuleError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ConnectionError as exc:

@@ -8,10 +8,13 @@ FORMATS = ("auto", "slack", "teams", "mattermost", "lark", "gchat", "telegram", 
 
 
 class ChatForensicsOptions(PipelineOptions):
+    # --input and --out are checked by run(), not argparse: every view of the options
+    # (TestPipeline, Beam internals) parses them, and most of those views don't carry them.
+
     @classmethod
     def _add_argparse_args(cls, parser):
-        parser.add_argument("--input", required=True, help="export to scan: a ZIP, a folder or a file")
-        parser.add_argument("--out", required=True, help="output folder (hits, cases, errors, manifest, reports)")
+        parser.add_argument("--input", default=None, help="export to scan: a ZIP, a folder or a file")
+        parser.add_argument("--out", default=None, help="output folder (hits, cases, errors, manifest, reports)")
         parser.add_argument("--format", default="auto", choices=FORMATS, help="export format (default: detect)")
         parser.add_argument("--es-url", default=None, help="Elasticsearch URL (or CHATFORENSICS_ES_URL)")
         parser.add_argument("--no-index", action="store_true", help="do not index into Elasticsearch")

@@ -31,6 +31,10 @@ from pipelines.sinks.files import WriteJsonLines, read_jsonl
 log = logging.getLogger(__name__)
 
 
+class UsageError(ValueError):
+    pass
+
+
 def _by_time(doc: dict):
     return (doc.get("@timestamp", ""), json.dumps(doc.get("hit") or doc.get("case"), sort_keys=True))
 
@@ -44,6 +48,8 @@ def run(argv: list[str] | None = None) -> int:
     started = time.time()
     pipeline_options = PipelineOptions(argv)
     opts = pipeline_options.view_as(ChatForensicsOptions)
+    if not opts.input or not opts.out:
+        raise UsageError("chatforensics run needs --input PATH and --out DIR")
     out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)
     work = out / ".work"
