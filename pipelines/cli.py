@@ -33,6 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     check = rules_sub.add_parser("check", help="validate every pack and run its examples")
     check.add_argument("--rules", default=None)
 
+    evaluate = sub.add_parser("eval", help="precision/recall on a labelled export, next to a keyword baseline")
+    evaluate.add_argument("--input", required=True)
+    evaluate.add_argument("--labels", required=True)
+    evaluate.add_argument("--rules", default=None)
+
     report = sub.add_parser("report", help="re-render reports from an output folder")
     report.add_argument("--from", dest="source", required=True)
 
@@ -41,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         return _guard(lambda: _es_setup(args))
     if args.command == "rules":
         return _guard(lambda: _rules_check(args.rules))
+    if args.command == "eval":
+        from pipelines.evaluate import main as evaluate_main
+
+        return _guard(lambda: evaluate_main(args.input, args.labels, args.rules))
     if args.command == "report":
         return _guard(lambda: _report(args.source))
     parser.error("unknown command")

@@ -1,0 +1,177 @@
+"""`chatforensics eval`: how well the detector separates labelled conversations, next to a naive baseline.
+
+A conversation is predicted positive when the scan gives it at least one hit of severity
+medium or high. Per category and per rule, "predicted" means the category (or rule) is part
+of a medium+ window in that conversation, so recall there reads "share of positive
+conversations this signal helped flag" and precision "share of its flags that were right".
+
+The baseline is what a keyword search would do: a conversation is positive when any of its
+messages contains, as a plain lower-case substring, any term of any CONCEALMENT, EVASION or
+SECRECY rule.
+
+Labels are JSON lines: {"conversation": <conversation name>, "label": "positive"|"negative",
+"language": ..., "family": ...}.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from analyzers.rules import HIDING, load_ruleset
+
+SERIOUS = ("medium", "high")
+
+
+@dataclass
+class Prediction:
+    """What one system said about one conversation."""
+
+    positive: bool = False
+    categories: set[str] = field(default_factory=set)
+    rules: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Score:
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def load_labels(path: str | Path) -> dict[str, dict]:
+    labels = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            if row.get("label") not in ("positive", "negative"):
+                raise ValueError(f"{path}: label must be positive or negative: {line}")
+            labels[row["conversation"]] = row
+    return labels
+
+
+def score(labels: dict[str, dict], predicted: dict[str, bool]) -> Score:
+    tp = fp = fn = tn = 0
+    for name, row in labels.items():
+        truth, guess = row["label"] == "positive", predicted.get(name, False)
+        tp += truth and guess
+        fp += guess and not truth
+        fn += truth and not guess
+        tn += not truth and not guess
+    return Score(tp, fp, fn, tn)
+
+
+def engine_predictions(input_path: str, rules_dir: str | None = None, extra_args: list[str] | None = None
+                       ) -> dict[str, Prediction]:
+    """Run the real scan into a temporary folder and read its hits back."""
+    from pipelines.scan import run
+
+    with tempfile.TemporaryDirectory(prefix="cf-eval-") as out:
+        argv = ["--input", input_path, "--out", out, "--no-index", "--quiet", *(extra_args or [])]
+        if rules_dir:
+            argv += ["--rules", rules_dir]
+        run(argv)
+        lines = (Path(out) / "hits.jsonl").read_text(encoding="utf-8").splitlines()
+    predictions: dict[str, Prediction] = {}
+    for line in lines:
+        hit = json.loads(line)
+        if hit["detection"]["severity"] not in SERIOUS:
+            continue
+        window = hit["detection"]["window"]
+        p = predictions.setdefault(hit["conversation"]["name"], Prediction())
+        p.positive = True
+        p.categories.update(window["categories"])
+        p.rules.update(window["rules"])
+    return predictions
+
+
+def baseline_predictions(input_path: str, rules_dir: str | None = None) -> dict[str, Prediction]:
+    """Keyword-OR: any hiding term anywhere in a conversation flags it."""
+    terms = [(rule.id, rule.category, term.rstrip("*").lower())
+             for rule in load_ruleset(rules_dir).rules if rule.category in HIDING for term in rule.terms]
+    predictions: dict[str, Prediction] = {}
+    for message in _messages(input_path):
+        text = message["message"]["text"].lower()
+        for rule_id, category, term in terms:
+            if term in text:
+                p = predictions.setdefault(message["conversation"]["name"], Prediction())
+                p.positive = True
+                p.categories.add(category)
+                p.rules.add(rule_id)
+    return predictions
+
+
+def _messages(input_path: str):
+    from pipelines.archive import Archive
+    from pipelines.ingest import detect
+    from pipelines.ingest.base import DeadLetter, Merged
+
+    archive = Archive(input_path)
+    reader = detect(archive)
+    context, _ = reader.context(archive)
+    for member in reader.units(archive):
+        with archive.open(member) as stream:
+            for record in reader.read(stream, member, context):
+                if not isinstance(record, DeadLetter | Merged) and record["message"]["kind"] == "user":
+                    yield record
+
+
+def breakdown(labels: dict[str, dict], predictions: dict[str, Prediction]) -> dict[str, dict[str, Score]]:
+    """Scores overall, per language, per category and per rule."""
+    out: dict[str, dict[str, Score]] = {"overall": {"all": score(labels, _flags(predictions, None))}}
+    languages = sorted({row.get("language", "und") for row in labels.values()})
+    out["language"] = {
+        lang: score({k: v for k, v in labels.items() if v.get("language", "und") == lang}, _flags(predictions, None))
+        for lang in languages
+    }
+    categories = sorted({c for p in predictions.values() for c in p.categories})
+    out["category"] = {c: score(labels, _flags(predictions, lambda p, c=c: c in p.categories)) for c in categories}
+    rules = sorted({r for p in predictions.values() for r in p.rules})
+    out["rule"] = {r: score(labels, _flags(predictions, lambda p, r=r: r in p.rules)) for r in rules}
+    return out
+
+
+def _flags(predictions: dict[str, Prediction], having) -> dict[str, bool]:
+    return {name: p.positive and (having is None or having(p)) for name, p in predictions.items()}
+
+
+def format_report(title: str, table: dict[str, dict[str, Score]]) -> str:
+    lines = [f"== {title}", f"{'':<9}{'name':<34}{'P':>6}{'R':>6}{'F1':>6}{'TP':>5}{'FP':>5}{'FN':>5}"]
+    for section, rows in table.items():
+        for name, s in rows.items():
+            lines.append(f"{section:<9}{name:<34}{s.precision:>6.2f}{s.recall:>6.2f}{s.f1:>6.2f}"
+                         f"{s.tp:>5}{s.fp:>5}{s.fn:>5}")
+    return "\n".join(lines)
+
+
+def evaluate(input_path: str, labels_path: str, rules_dir: str | None = None, extra_args: list[str] | None = None
+             ) -> dict[str, dict[str, dict[str, Score]]]:
+    labels = load_labels(labels_path)
+    return {
+        "engine": breakdown(labels, engine_predictions(input_path, rules_dir, extra_args)),
+        "baseline": breakdown(labels, baseline_predictions(input_path, rules_dir)),
+    }
+
+
+def main(input_path: str, labels_path: str, rules_dir: str | None = None) -> int:
+    results = evaluate(input_path, labels_path, rules_dir)
+    print(format_report("engine (medium+ hit in the conversation)", results["engine"]))
+    print()
+    print(format_report("baseline (keyword-OR over concealment/evasion/secrecy terms)", results["baseline"]))
+    return 0
