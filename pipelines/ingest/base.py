@@ -92,6 +92,7 @@ def new_message(
     edits: list[dict] | None = None,
     attachments: list[dict] | None = None,
     subtype: str | None = None,
+    timestamp_rule: str | None = None,
 ) -> dict:
     """The normalised Message of DESIGN.md, built the same way by every reader."""
     return {
@@ -110,7 +111,9 @@ def new_message(
         "reply_to": reply_to,
         "author": author,
         "@timestamp": iso_utc(timestamp),
-        "timestamp": {"raw": raw_timestamp, "epoch": timestamp},
+        # `rule` says how a zone-less or locale-formatted source time became UTC (e.g. "assumed-utc").
+        "timestamp": {"raw": raw_timestamp, "epoch": timestamp,
+                      **({"rule": timestamp_rule} if timestamp_rule else {})},
         "attachments": attachments or [],
         "source": source,
     }
