@@ -12,6 +12,8 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Beam warns on import about Google Cloud clients this tool never uses.
+    logging.getLogger().handlers[0].addFilter(lambda record: "apitools" not in record.getMessage())
     if argv and argv[0] == "run":
         # Beam parses the run options itself (ours plus any --runner, --direct_num_workers, ...).
         from pipelines.scan import run
