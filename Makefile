@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 ES := scripts/elasticsearch.sh
-ES_URL ?= http://127.0.0.1:9200
+ES_PORT ?= 9200
+ES_URL ?= http://127.0.0.1:$(ES_PORT)
+export ES_PORT
 DEMO_OUT ?= demo-out
 
 .PHONY: venv demo test unit lint es-start es-stop es-status bench clean
