@@ -4,7 +4,10 @@ Members are read in place and streamed: nothing is extracted to a path taken fro
 the archive. Sizes are capped per member and in total, and ZIP members whose
 compression ratio is absurd are refused, so a zip bomb costs an error line, not
 the machine. Member names are normalised to forward-slash relative paths; names
-that try to climb out ("../", absolute paths) are refused.
+that try to climb out ("../", absolute paths) are refused. A ZIP inside the export
+(a chat app's own ZIP dropped in a folder, or zipped again) is opened in memory when
+it is small enough, and its members are offered as `outer.zip!inner/path`; deeper
+nesting is refused. Every refusal is kept in `Archive.refused` with its reason.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import io
 import os
 import posixpath
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -34,12 +38,19 @@ class Limits:
     max_member_bytes: int = 4 << 30  # 4 GiB uncompressed, per member
     max_total_bytes: int = 64 << 30  # 64 GiB uncompressed, whole archive
     max_ratio: float = 200.0  # uncompressed / compressed, for members over 1 MiB
+    max_nested_bytes: int = 256 << 20  # a ZIP inside the export is opened in memory up to this size
+
+
+NESTED_SEPARATOR = "!"
+RATIO_FLOOR = 1 << 20  # small members may compress well without being bombs
 
 
 @dataclass(frozen=True)
 class Member:
-    path: str  # forward-slash path inside the export
+    path: str  # forward-slash path inside the export; `outer.zip!inner/path` inside a nested ZIP
     size: int  # uncompressed bytes as declared
+    container: str = ""  # the nested ZIP (a member of the export) holding this member, if any
+    inner: str = ""  # the raw entry name inside the ZIP that holds it (may differ from the cleaned path)
 
 
 def safe_name(name: str) -> str | None:
@@ -54,7 +65,7 @@ def safe_name(name: str) -> str | None:
 
 
 class _CappedReader(io.RawIOBase):
-    """Stops a member that inflates past the declared size or the cap."""
+    """Stops a member that inflates past the declared size or the cap, with one clear error."""
 
     def __init__(self, raw: BinaryIO, cap: int, name: str):
         self._raw, self._cap, self._name, self._read = raw, cap, name, 0
@@ -63,7 +74,12 @@ class _CappedReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:
-        data = self._raw.read(len(buffer))
+        try:
+            data = self._raw.read(len(buffer))
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            # zipfile stops at the declared size and then fails the CRC: a member that inflates
+            # beyond what it declares ends here, as does a corrupt one.
+            raise UnsafeMember(f"{self._name}: corrupt, or inflates beyond its declared size ({exc})") from None
         self._read += len(data)
         if self._read > self._cap:
             raise UnsafeMember(f"{self._name}: inflates beyond {self._cap} bytes")
@@ -73,6 +89,10 @@ class _CappedReader(io.RawIOBase):
     def close(self) -> None:
         self._raw.close()
         super().close()
+
+
+def _is_zip_name(name: str) -> bool:
+    return name.lower().endswith(".zip")
 
 
 class Archive:
@@ -91,12 +111,15 @@ class Archive:
         else:
             raise ArchiveError(f"{location}: no such file or folder")
         self._zip: zipfile.ZipFile | None = None
+        self._nested: tuple[str, zipfile.ZipFile] | None = None  # the last nested ZIP opened, kept in memory
         self._members: dict[str, Member] | None = None
+        self._containers: dict[str, Member] = {}  # nested ZIPs whose members are offered
         self.refused: list[tuple[str, str]] = []  # (name, reason) for members never offered
 
     def __getstate__(self):  # open handles stay behind; each worker reopens
         state = self.__dict__.copy()
         state["_zip"] = None
+        state["_nested"] = None
         return state
 
     @property
@@ -110,58 +133,120 @@ class Archive:
             self._members = dict(sorted(self._scan().items()))
         return self._members
 
+    def _refuse(self, name: str, reason: str) -> None:
+        self.refused.append((name, reason))
+
     def _scan(self) -> dict[str, Member]:
-        found: dict[str, Member] = {}
-        refused: list[tuple[str, str]] = []
-        total = 0
-        if self.kind == "folder":
-            root = Path(self.location)
-            for dirpath, dirnames, filenames in os.walk(root):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                for name in sorted(filenames):
-                    full = Path(dirpath, name)
-                    if name.startswith(".") or full.is_symlink():
-                        continue  # hidden files and links that may point outside the export
-                    rel = full.relative_to(root).as_posix()
-                    found[rel] = Member(rel, full.stat().st_size)
-            return found
+        self.refused = []
         if self.kind == "file":
             name = Path(self.location).name
             return {name: Member(name, Path(self.location).stat().st_size)}
-        for info in self.zip.infolist():
+        found = self._scan_folder() if self.kind == "folder" else self._scan_zip(self.zip, container="")
+        for name in [n for n in found if _is_zip_name(n)]:
+            found.update(self._scan_nested(found.pop(name)))
+        return found
+
+    def _scan_folder(self) -> dict[str, Member]:
+        found: dict[str, Member] = {}
+        root = Path(self.location)
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                full = Path(dirpath, name)
+                rel = full.relative_to(root).as_posix()
+                if name.startswith("."):
+                    continue
+                if full.is_symlink():
+                    self._refuse(rel, "symbolic link not followed (it may point outside the export)")
+                    continue
+                size = full.stat().st_size
+                if size > self.limits.max_member_bytes:
+                    self._refuse(rel, f"size {size} exceeds the per-member cap")
+                    continue
+                found[rel] = Member(rel, size)
+        return found
+
+    def _scan_zip(self, zf: zipfile.ZipFile, container: str) -> dict[str, Member]:
+        """Safe members of one ZIP; `container` names the nested ZIP they sit in, if any."""
+        found: dict[str, Member] = {}
+        prefix = container + NESTED_SEPARATOR if container else ""
+        total = 0
+        for info in zf.infolist():
             if info.is_dir():
                 continue
             name = safe_name(info.filename)
             if name is None:
-                refused.append((info.filename, "unsafe path (absolute or climbs out of the archive)"))
+                self._refuse(prefix + info.filename, "unsafe path (absolute or climbs out of the archive)")
                 continue
             if posixpath.basename(name).startswith(".") or name.startswith("__MACOSX/"):
                 continue
-            if info.file_size > self.limits.max_member_bytes:
-                refused.append((name, f"declared size {info.file_size} exceeds the per-member cap"))
+            reason = self._size_problem(info)
+            if reason is None:
+                total += info.file_size
+                if total > self.limits.max_total_bytes:
+                    reason = "archive exceeds the total uncompressed cap"
+            if reason:
+                self._refuse(prefix + name, reason)
                 continue
-            if info.file_size > 1 << 20 and info.file_size > self.limits.max_ratio * max(info.compress_size, 1):
-                refused.append((name, f"compression ratio {info.file_size / max(info.compress_size, 1):.0f}:1 "
-                                      "looks like a zip bomb"))
-                continue
-            total += info.file_size
-            if total > self.limits.max_total_bytes:
-                refused.append((name, "archive exceeds the total uncompressed cap"))
-                continue
-            found[name] = Member(name, info.file_size)
-        self.refused = refused
+            found[prefix + name] = Member(prefix + name, info.file_size, container, info.filename)
         return found
+
+    def _size_problem(self, info: zipfile.ZipInfo) -> str | None:
+        if info.file_size > self.limits.max_member_bytes:
+            return f"declared size {info.file_size} exceeds the per-member cap"
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > RATIO_FLOOR and ratio > self.limits.max_ratio:
+            return f"compression ratio {ratio:.0f}:1 looks like a zip bomb"
+        return None
+
+    def _scan_nested(self, outer: Member) -> dict[str, Member]:
+        """The members of a ZIP inside the export, when it is small and only one level deep."""
+        if outer.container:
+            self._refuse(outer.path, "a ZIP nested two levels deep is not opened")
+            return {}
+        if outer.size > self.limits.max_nested_bytes:
+            self._refuse(outer.path, f"nested ZIP of {outer.size} bytes exceeds the in-memory cap "
+                                     f"({self.limits.max_nested_bytes}); extract it and scan it on its own")
+            return {}
+        try:
+            inner = self._open_nested(outer)
+        except (zipfile.BadZipFile, UnsafeMember, OSError, EOFError) as exc:
+            self._refuse(outer.path, f"nested ZIP cannot be opened: {exc}")
+            return {}
+        self._containers[outer.path] = outer
+        found = self._scan_zip(inner, container=outer.path)
+        for name in [n for n in found if _is_zip_name(n)]:
+            self._refuse(found.pop(name).path, "a ZIP nested two levels deep is not opened")
+        return found
+
+    def _open_nested(self, outer: Member) -> zipfile.ZipFile:
+        if self._nested is None or self._nested[0] != outer.path:
+            self._nested = None  # let the previous one go before loading the next
+            with self._open_plain(outer) as fh:
+                data = fh.read(self.limits.max_nested_bytes + 1)
+            if len(data) > self.limits.max_nested_bytes:
+                raise UnsafeMember(f"{outer.path}: nested ZIP exceeds the in-memory cap")
+            self._nested = (outer.path, zipfile.ZipFile(io.BytesIO(data)))
+        return self._nested[1]
+
+    def _open_plain(self, member: Member) -> BinaryIO:
+        """A member of the export itself (not inside a nested ZIP)."""
+        if self.kind == "folder":
+            return open(Path(self.location, member.path), "rb")  # noqa: SIM115 - caller closes
+        if self.kind == "file":
+            return open(self.location, "rb")  # noqa: SIM115
+        cap = min(member.size, self.limits.max_member_bytes)
+        return io.BufferedReader(_CappedReader(self.zip.open(member.inner), cap, member.path), HASH_CHUNK)
 
     def open(self, name: str) -> BinaryIO:
         member = self.members().get(name)
         if member is None:
             raise UnsafeMember(f"{name}: not a readable member of {self.location}")
-        if self.kind == "folder":
-            return open(Path(self.location, name), "rb")  # noqa: SIM115 - caller closes
-        if self.kind == "file":
-            return open(self.location, "rb")  # noqa: SIM115
+        if not member.container:
+            return self._open_plain(member)
+        raw = self._open_nested(self._containers[member.container]).open(member.inner)
         cap = min(member.size, self.limits.max_member_bytes)
-        return io.BufferedReader(_CappedReader(self.zip.open(name), cap, name), HASH_CHUNK)
+        return io.BufferedReader(_CappedReader(raw, cap, name), HASH_CHUNK)
 
     def read_bytes(self, name: str) -> bytes:
         with self.open(name) as fh:
