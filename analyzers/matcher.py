@@ -2,6 +2,16 @@
 
 Runs only on what the prefilter let through, so it may be slower. Every match is
 reported on the original text (start/end), with the rule, its category and the words.
+
+Token patterns run on a blank English spaCy pipeline whose lemmatizer reads the lookup
+tables of spacy-lookups-data (installed, never downloaded), over the folded text, so
+"Scrubbed", "relabelling" and "paraphrased" meet their rules through LEMMA or LOWER.
+
+Hiding talk said in the negative ("we must never hide ...") or as a hypothetical
+("which of these is a violation? ...") is dropped here, by the NEGATION and
+HYPOTHETICAL rules of the packs: a negation cancels the hiding matches that follow it
+in the same sentence, a hypothetical those anywhere in the message. The cue itself is
+kept as a match, so the explanation can say why.
 """
 
 from __future__ import annotations
@@ -11,7 +21,9 @@ from dataclasses import dataclass
 
 from analyzers.normalize import fold, to_original
 from analyzers.prefilter import Prefilter
-from analyzers.rules import Rule, RuleSet
+from analyzers.rules import HIDING, Rule, RuleError, RuleSet
+
+SENTENCE_END = re.compile(r"[.!?;。！？；\n]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,36 +45,98 @@ class Match:
         }
 
 
+def _token_pipeline(rules: list[Rule]):
+    """A blank English pipeline with lookup lemmas and one Matcher entry per token rule."""
+    import spacy
+    from spacy.errors import MatchPatternError
+    from spacy.matcher import Matcher as SpacyMatcher
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    nlp.initialize()  # reads the lemma tables from spacy-lookups-data; no network
+    matcher = SpacyMatcher(nlp.vocab, validate=True)
+    for rule in rules:
+        try:
+            matcher.add(rule.id, [list(pattern) for pattern in rule.tokens])
+        except MatchPatternError as exc:
+            raise RuleError(f"{rule.pack} [{rule.id}]: bad token pattern: {exc}") from exc
+    return nlp, matcher
+
+
 class Matcher:
     def __init__(self, ruleset: RuleSet, prefilter: Prefilter | None = None):
         self.ruleset = ruleset
         self.prefilter = prefilter or Prefilter(ruleset)
         self._rules: dict[str, Rule] = ruleset.by_id()
         self._regex = {r.id: [re.compile(p) for p in r.regex] for r in ruleset.rules if r.regex}
+        token_rules = [r for r in ruleset.rules if r.tokens]
+        self._nlp, self._token_matcher = _token_pipeline(token_rules) if token_rules else (None, None)
 
     def match(self, text: str) -> list[Match]:
         folded, offsets = fold(text)
-        found: dict[tuple[str, int, int], Match] = {}
+        found: dict[tuple[str, int, int], tuple[int, int]] = {}  # (rule, original span) -> folded span
         woken: set[str] = set()
         for hit in self.prefilter.scan_folded(folded):
             if hit.anchor:
                 woken.add(hit.rule)
                 continue
-            self._keep(found, hit.rule, text, offsets, hit.start, hit.end)
+            self._keep(found, hit.rule, offsets, hit.start, hit.end)
         for rule_id in sorted(woken):
             for pattern in self._regex.get(rule_id, ()):
                 for m in pattern.finditer(folded):
                     if m.end() > m.start():
-                        self._keep(found, rule_id, text, offsets, m.start(), m.end())
-        ordered = sorted(found.values(), key=lambda m: (m.start, -m.end, m.rule))
+                        self._keep(found, rule_id, offsets, m.start(), m.end())
+        if self._nlp is not None and any(self._rules[r].tokens for r in woken):
+            self._match_tokens(found, woken, folded, offsets)
+        kept = self._longest_per_rule(found)
+        kept = self._neutralize(kept, folded)
+        return [Match(rule, self._rules[rule].category, text[s:e], s, e) for rule, s, e, _ in kept]
+
+    def _match_tokens(self, found, woken: set[str], folded: str, offsets) -> None:
+        doc = self._nlp(folded)
+        strings = self._nlp.vocab.strings
+        for match_id, start, end in self._token_matcher(doc):
+            rule_id = strings[match_id]
+            if rule_id in woken:
+                span = doc[start:end]
+                self._keep(found, rule_id, offsets, span.start_char, span.end_char)
+
+    def _keep(self, found, rule_id, offsets, start, end) -> None:
+        found[(rule_id, *to_original(offsets, start, end))] = (start, end)
+
+    @staticmethod
+    def _longest_per_rule(found) -> list[tuple[str, int, int, tuple[int, int]]]:
         # '4o' inside 'GPT-4o' is the same evidence twice: keep the longest span per rule.
-        kept: list[Match] = []
+        ordered = sorted(((r, s, e, f) for (r, s, e), f in found.items()), key=lambda m: (m[1], -m[2], m[0]))
+        kept: list[tuple[str, int, int, tuple[int, int]]] = []
         for m in ordered:
-            if not any(k.rule == m.rule and k.start <= m.start and m.end <= k.end for k in kept):
+            if not any(k[0] == m[0] and k[1] <= m[1] and m[2] <= k[2] for k in kept):
                 kept.append(m)
         return kept
 
-    def _keep(self, found, rule_id, text, offsets, start, end) -> None:
-        o_start, o_end = to_original(offsets, start, end)
-        rule = self._rules[rule_id]
-        found[(rule_id, o_start, o_end)] = Match(rule_id, rule.category, text[o_start:o_end], o_start, o_end)
+    def _neutralize(self, kept, folded: str):
+        """Drop hiding matches that a negation (same sentence, before) or a hypothetical (same message) covers."""
+        cues = [(self._rules[m[0]].category, m[3][0]) for m in kept
+                if self._rules[m[0]].category in ("NEGATION", "HYPOTHETICAL")]
+        if not cues:
+            return kept
+        if any(category == "HYPOTHETICAL" for category, _ in cues):
+            return [m for m in kept if self._rules[m[0]].category not in HIDING]
+        sentence_of = _sentence_index(folded)
+        negations = [(sentence_of(pos), pos) for _, pos in cues]
+
+        def negated(m) -> bool:
+            start = m[3][0]
+            return any(sentence_of(start) == sent and pos < start for sent, pos in negations)
+
+        return [m for m in kept if self._rules[m[0]].category not in HIDING or not negated(m)]
+
+
+def _sentence_index(folded: str):
+    """A function from a position on the folded text to the number of the sentence holding it."""
+    ends = [m.end() for m in SENTENCE_END.finditer(folded)]
+
+    def index(pos: int) -> int:
+        return sum(1 for e in ends if e <= pos)
+
+    return index

@@ -9,9 +9,9 @@ from analyzers.rules import RuleError, load_ruleset
 def check_ruleset(rules_dir=None) -> tuple[list[str], str]:
     try:
         ruleset = load_ruleset(rules_dir)
+        matcher = Matcher(ruleset)
     except RuleError as exc:
         return [str(exc)], "rule packs do not load"
-    matcher = Matcher(ruleset)
     problems = []
     examples = 0
     for rule in ruleset.rules:

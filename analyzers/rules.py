@@ -17,10 +17,12 @@ import yaml
 DEFAULT_RULES_DIR = Path(__file__).parent / "rules"
 
 # What a signal means. The first two name the subject (the vendor API or its data),
-# the next three the intent to hide it; the last two only move the score.
+# the next three the intent to hide it; the next two only move the score. The last two
+# never score: they cancel hiding talk said in the negative or as a hypothetical.
 SUBJECT = ("THIRD_PARTY_API", "API_DATA")
 HIDING = ("CONCEALMENT", "EVASION", "SECRECY")
-CATEGORIES = SUBJECT + HIDING + ("POLICY_AWARENESS", "LEGITIMACY")
+NEUTRALIZERS = ("NEGATION", "HYPOTHETICAL")
+CATEGORIES = SUBJECT + HIDING + ("POLICY_AWARENESS", "LEGITIMACY") + NEUTRALIZERS
 LANGUAGES = ("en", "zh")
 RULE_ID = re.compile(r"^[a-z0-9]+(\.[a-z0-9_]+)+$")
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from analyzers.rules import HIDING, SUBJECT
+from analyzers.rules import HIDING, NEUTRALIZERS, SUBJECT
 
 SEVERITY_THRESHOLDS = (("high", 0.75), ("medium", 0.45), ("low", 0.0))
 UNGATED_CAP = 0.39  # below medium: no hiding tied to a vendor API in this window
@@ -99,6 +99,8 @@ def assess(window: list[Signal]) -> Assessment:
     positive = 1.0
     mitigation = 1.0
     for w, category in best.values():
+        if category in NEUTRALIZERS:
+            continue  # they already cancelled hiding matches in the matcher; they never score
         if category == "LEGITIMACY":
             mitigation *= 1 - w
         else:
