@@ -94,7 +94,7 @@ def run(argv: list[str] | None = None) -> int:
 
     manifest = build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, started, work)
     if es_config:
-        verify_index(es_config, manifest)
+        verify_index(es_config, manifest, read_jsonl(out / "errors.jsonl"))
         es_sink.index_run(es_config, manifest)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True))
     shutil.rmtree(work, ignore_errors=True)
@@ -104,6 +104,10 @@ def run(argv: list[str] | None = None) -> int:
     rejected = manifest["counts"]["index_rejected"]
     if rejected:
         print(f"error: Elasticsearch rejected {rejected} document(s); see {out / 'errors.jsonl'}", file=sys.stderr)
+        return 3
+    if es_config and not manifest["elasticsearch"]["verified"]:
+        print(f"error: Elasticsearch holds {manifest['elasticsearch']['found']} for this run, expected "
+              f"{manifest['elasticsearch']['expected']}", file=sys.stderr)
         return 3
     return 0
 
@@ -146,17 +150,17 @@ def build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, start
     }
 
 
-def verify_index(config: es_sink.EsConfig, manifest: dict) -> None:
-    """Compare what the index holds for this run with what the run produced."""
-    rejected = manifest["counts"]["index_rejected"]
+def verify_index(config: es_sink.EsConfig, manifest: dict, errors: list[dict]) -> None:
+    """Compare what the index holds for this run with what the run produced, kind by kind."""
+    rejected = es_sink.rejected_by_kind(config, errors)
+    expected = {kind: manifest["counts"][kind] - rejected[kind] for kind in ("hits", "cases")}
     found = {kind: es_sink.count(config, kind, manifest["run"]["id"]) for kind in ("hits", "cases")}
-    expected = manifest["counts"]["hits"] + manifest["counts"]["cases"] - rejected
     manifest["elasticsearch"].update({
-        "url": config.url,
+        "url": config.safe_url,
         "aliases": {kind: config.alias(kind) for kind in es_sink.KINDS},
-        "hits": found["hits"],
-        "cases": found["cases"],
-        "verified": found["hits"] + found["cases"] == expected,
+        "expected": expected,
+        "found": found,
+        "verified": found == expected,
     })
 
 

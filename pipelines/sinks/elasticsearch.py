@@ -1,9 +1,9 @@
-"""Elasticsearch: connection, index templates behind aliases, and the bulk sink.
+"""Elasticsearch: connection, index templates behind aliases, migrations, and the bulk sink.
 
 Every document carries an id derived from what it is (a hit from its platform,
 conversation and message), so a re-run or a retried bundle overwrites instead of
 duplicating. Indices are versioned (`<alias>-v1`, `-v2`, ...) behind the aliases of
-DESIGN.md so a mapping change is a migration, not a rebuild.
+DESIGN.md so an incompatible mapping change is a migration (`es migrate`), not a rebuild.
 """
 
 from __future__ import annotations
@@ -11,25 +11,33 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
-from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch, helpers
+from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch, NotFoundError, helpers
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "index_templates"
 KINDS = ("hits", "cases", "runs")
 RETRY_STATUS = (429, 502, 503, 504)
-REJECTED = "rejected"
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+class MigrationError(RuntimeError):
+    pass
 
 
 @dataclass(frozen=True)
 class EsConfig:
+    """Where and how to connect. Secrets never appear in repr(), logs or the run record."""
+
     url: str = "http://127.0.0.1:9200"
     api_key: str | None = field(default=None, repr=False)
     username: str | None = None
@@ -41,21 +49,37 @@ class EsConfig:
     backoff: float = 0.5
 
     @classmethod
-    def from_env(cls, url: str | None = None, prefix: str | None = None) -> EsConfig:
+    def from_env(cls, url: str | None = None, prefix: str | None = None, **options) -> EsConfig:
+        """Options given explicitly win over CHATFORENSICS_ES_* variables, which win over defaults."""
         env = os.environ
-        return cls(
-            url=url or env.get("CHATFORENSICS_ES_URL") or cls.url,
-            api_key=env.get("CHATFORENSICS_ES_API_KEY") or None,
-            username=env.get("CHATFORENSICS_ES_USERNAME") or None,
-            password=env.get("CHATFORENSICS_ES_PASSWORD") or None,
-            ca_file=env.get("CHATFORENSICS_ES_CA_FILE") or None,
-            verify=env.get("CHATFORENSICS_ES_VERIFY", "true").lower() not in ("0", "false", "no"),
-            prefix=prefix or env.get("CHATFORENSICS_ES_PREFIX") or cls.prefix,
-        )
+        verify = options.pop("verify", None)
+        if verify is None:
+            verify = env.get("CHATFORENSICS_ES_VERIFY", "true").strip().lower() not in FALSE_WORDS
+        chosen = {
+            "url": url or env.get("CHATFORENSICS_ES_URL") or cls.url,
+            "prefix": prefix or env.get("CHATFORENSICS_ES_PREFIX") or cls.prefix,
+            "api_key": env.get("CHATFORENSICS_ES_API_KEY") or None,
+            "username": env.get("CHATFORENSICS_ES_USERNAME") or None,
+            "password": env.get("CHATFORENSICS_ES_PASSWORD") or None,
+            "ca_file": env.get("CHATFORENSICS_ES_CA_FILE") or None,
+            "verify": verify,
+        }
+        chosen.update({k: v for k, v in options.items() if v is not None})
+        return cls(**chosen)
+
+    @property
+    def safe_url(self) -> str:
+        """The URL without any user:password@ part, for messages and the run record."""
+        parts = urlsplit(self.url)
+        if not parts.username and not parts.password:
+            return self.url
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return urlunsplit(parts._replace(netloc=netloc))
 
     def client(self) -> Elasticsearch:
-        kwargs: dict = {"request_timeout": 30, "max_retries": 2, "retry_on_timeout": True,
-                        "retry_on_status": RETRY_STATUS}
+        # Transport retries stay off: with_retries and streaming_bulk own the retry policy.
+        kwargs: dict = {"request_timeout": 30, "max_retries": 0}
         if self.api_key:
             kwargs["api_key"] = self.api_key
         elif self.username:
@@ -64,6 +88,8 @@ class EsConfig:
             kwargs["verify_certs"] = self.verify
             if self.ca_file:
                 kwargs["ca_certs"] = self.ca_file
+            if not self.verify:
+                kwargs["ssl_show_warn"] = False
         return Elasticsearch(self.url, **kwargs)
 
     def alias(self, kind: str) -> str:
@@ -95,24 +121,108 @@ def template_body(config: EsConfig, kind: str, analyzer: str = "cjk") -> dict:
     }
 
 
+def version_of(index: str) -> int:
+    found = re.search(r"-v(\d+)$", index)
+    return int(found.group(1)) if found else 0
+
+
+def backing_index(es: Elasticsearch, alias: str) -> str | None:
+    """The newest versioned index behind an alias (v10 after v9, not after v1)."""
+    try:
+        indices = list(es.indices.get_alias(name=alias))
+    except NotFoundError:
+        return None
+    return max(indices, key=version_of) if indices else None
+
+
+def install_templates(config: EsConfig, es: Elasticsearch) -> dict[str, dict]:
+    analyzer = cjk_analyzer(es)
+    bodies = {kind: template_body(config, kind, analyzer) for kind in KINDS}
+    for kind, body in bodies.items():
+        es.indices.put_index_template(name=config.alias(kind), **body)
+    return bodies
+
+
 def setup(config: EsConfig, client: Elasticsearch | None = None) -> dict[str, str]:
-    """Install the templates and make sure every alias points at a versioned index. Idempotent."""
+    """Install the templates and make sure every alias points at a versioned index. Idempotent.
+
+    New fields in a template reach the existing index in place; a change the index
+    cannot take (a field changing type) fails here and asks for `es migrate`.
+    """
     es = client or config.client()
     backing = {}
-    analyzer = cjk_analyzer(es)
+    bodies = install_templates(config, es)
     for kind in KINDS:
         alias = config.alias(kind)
-        es.indices.put_index_template(name=alias, **template_body(config, kind, analyzer))
-        if es.indices.exists_alias(name=alias):
-            backing[kind] = sorted(es.indices.get_alias(name=alias))[-1]
-            continue
-        index = f"{alias}-v1"
-        if not es.indices.exists(index=index):
-            es.indices.create(index=index, aliases={alias: {"is_write_index": True}})
+        index = backing_index(es, alias)
+        if index is None:
+            index = f"{alias}-v1"
+            if es.indices.exists(index=index):
+                es.indices.put_alias(index=index, name=alias, is_write_index=True)
+            else:
+                es.indices.create(index=index, aliases={alias: {"is_write_index": True}})
         else:
-            es.indices.put_alias(index=index, name=alias)
+            _add_new_fields(es, index, bodies[kind]["template"]["mappings"])
         backing[kind] = index
     return backing
+
+
+def _add_new_fields(es: Elasticsearch, index: str, mappings: dict) -> None:
+    try:
+        es.indices.put_mapping(index=index, **mappings)
+    except ApiError as exc:
+        if exc.meta.status != 400:
+            raise
+        raise MigrationError(f"the mapping of {index} cannot take the current template ({_reason(exc)}); "
+                             "run `chatforensics es migrate`") from exc
+
+
+def migrate(config: EsConfig, client: Elasticsearch | None = None) -> dict[str, dict]:
+    """Create the next index version of every kind, copy the documents, then swap all aliases at once.
+
+    Old indices are kept (evidence is never deleted implicitly). The swap happens only
+    after every copy is complete and counted, in a single `_aliases` call, so readers
+    see either all old or all new indices.
+    """
+    es = client or config.client()
+    install_templates(config, es)
+    plan = {}
+    for kind in KINDS:
+        alias = config.alias(kind)
+        old = backing_index(es, alias)
+        if old is None:
+            raise MigrationError(f"{alias} does not exist yet; run `chatforensics es setup` first")
+        new = f"{alias}-v{version_of(old) + 1}"
+        if es.indices.exists(index=new):
+            raise MigrationError(f"{new} already exists (an interrupted migration?); delete it and retry")
+        es.indices.create(index=new)
+        copied = copy_documents(es, old, new)
+        es.indices.refresh(index=[old, new])
+        before, after = es.count(index=old)["count"], es.count(index=new)["count"]
+        if before != after:
+            raise MigrationError(f"copied {after} of {before} documents from {old} to {new}; aliases left as they were")
+        plan[kind] = {"alias": alias, "from": old, "to": new, "documents": copied}
+    actions = []
+    for step in plan.values():
+        actions.append({"remove": {"index": step["from"], "alias": step["alias"]}})
+        actions.append({"add": {"index": step["to"], "alias": step["alias"], "is_write_index": True}})
+    es.indices.update_aliases(actions=actions)
+    return plan
+
+
+def copy_documents(es: Elasticsearch, source: str, dest: str) -> int:
+    """Server-side `_reindex` where the node has the reindex module, else scan + bulk from here."""
+    try:
+        done = es.reindex(source={"index": source}, dest={"index": dest}, wait_for_completion=True, refresh=True)
+    except ApiError as exc:
+        if exc.meta.status not in (400, 404, 405, 410):
+            raise
+        log.info("no _reindex on this node (%s); copying %s -> %s through the client", exc.meta.status, source, dest)
+        copied, _ = helpers.reindex(es, source, dest, bulk_kwargs={"raise_on_error": True})
+        return copied
+    if done.get("failures"):
+        raise MigrationError(f"reindex {source} -> {dest} failed: {json.dumps(done['failures'])[:500]}")
+    return done["total"]
 
 
 def with_retries(config: EsConfig, call, what: str):
@@ -129,34 +239,55 @@ def with_retries(config: EsConfig, call, what: str):
             error = exc
         if attempt == config.retries:
             raise error
-        log.warning("%s failed (%s); retrying in %.1fs", what, type(error).__name__, delay)
+        log.warning("%s failed (%s); retry %d of %d in %.1fs", what, type(error).__name__, attempt + 1,
+                    config.retries, delay)
         time.sleep(delay)
         delay = min(delay * 2, 30)
     raise AssertionError("unreachable")
 
 
+def dead_letter(alias: str, doc_id: str, reason: str) -> dict:
+    return {"source": {"path": f"elasticsearch:{alias}", "pointer": doc_id}, "reason": reason, "stage": "index"}
+
+
 def bulk_index(config: EsConfig, es: Elasticsearch, alias: str, docs: list[tuple[str, dict]]) -> list[dict]:
-    """Index (id, doc) pairs; return one dead letter per document the node rejected for good."""
+    """Index (id, doc) pairs; return one dead letter per document that is not in the index afterwards.
+
+    Documents the node refuses (mapping conflicts) are dead letters straight away; a
+    node that stays away or busy after every retry makes the whole batch dead letters,
+    so nothing is dropped silently and the run ends non-zero.
+    """
     actions = [{"_op_type": "index", "_index": alias, "_id": doc_id, "_source": doc} for doc_id, doc in docs]
 
     def attempt() -> list[dict]:
         failures = []
         for ok, item in helpers.streaming_bulk(
             es, actions, chunk_size=500, max_chunk_bytes=10 << 20, raise_on_error=False,
-            raise_on_exception=True, max_retries=config.retries, initial_backoff=config.backoff,
+            raise_on_exception=True, max_retries=config.retries, initial_backoff=config.backoff, max_backoff=30,
             retry_on_status=RETRY_STATUS,
         ):
             if not ok:
                 result = item.get("index", {})
-                failures.append({
-                    "source": {"path": f"elasticsearch:{alias}", "pointer": str(result.get("_id"))},
-                    "reason": f"rejected by Elasticsearch ({result.get('status')}): "
-                              f"{json.dumps(result.get('error'), ensure_ascii=False)[:500]}",
-                    "stage": "index",
-                })
+                reason = (f"rejected by Elasticsearch ({result.get('status')}): "
+                          f"{json.dumps(result.get('error'), ensure_ascii=False)[:500]}")
+                failures.append(dead_letter(alias, str(result.get("_id")), reason))
         return failures
 
-    return with_retries(config, attempt, f"bulk index into {alias}")
+    try:
+        return with_retries(config, attempt, f"bulk index into {alias}")
+    except (ConnectionError, ConnectionTimeout, ApiError) as exc:
+        status = getattr(getattr(exc, "meta", None), "status", None)
+        reason = (f"not indexed: Elasticsearch unavailable after {config.retries} retries "
+                  f"({type(exc).__name__}{f' {status}' if status else ''})")
+        return [dead_letter(alias, doc_id, reason) for doc_id, _ in docs]
+
+
+def _reason(exc: ApiError) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error")
+    if isinstance(error, dict):
+        return error.get("reason") or error.get("type") or str(exc.message)
+    return str(exc.message)
 
 
 class IndexDocuments(beam.DoFn):
@@ -176,7 +307,7 @@ class IndexDocuments(beam.DoFn):
 
     def process(self, doc):
         self.batch.append((self.id_of(doc), doc))
-        self.size += len(json.dumps(doc, ensure_ascii=False))
+        self.size += len(json.dumps(doc, ensure_ascii=False).encode())
         if len(self.batch) >= self.max_docs or self.size >= self.max_bytes:
             yield from self._flush()
 
@@ -184,7 +315,7 @@ class IndexDocuments(beam.DoFn):
         for failure in self._flush():
             yield WindowedValue(failure, MIN_TIMESTAMP, [GlobalWindow()])
 
-    def _flush(self):
+    def _flush(self) -> list[dict]:
         if not self.batch:
             return []
         batch, self.batch, self.size = self.batch, [], 0
@@ -196,7 +327,7 @@ class IndexDocuments(beam.DoFn):
 
 
 class WriteToElasticsearch(beam.PTransform):
-    """Documents in, dead letters (documents the node rejected) out."""
+    """Documents in, dead letters (documents not in the index afterwards) out."""
 
     def __init__(self, config: EsConfig, kind: str, id_of):
         super().__init__()
@@ -213,8 +344,23 @@ class WriteToElasticsearch(beam.PTransform):
 def count(config: EsConfig, kind: str, run_id: str, es: Elasticsearch | None = None) -> int:
     es = es or config.client()
     alias = config.alias(kind)
-    es.indices.refresh(index=alias)
-    return es.count(index=alias, query={"term": {"run.id": run_id}})["count"]
+
+    def counted() -> int:
+        es.indices.refresh(index=alias)
+        return es.count(index=alias, query={"term": {"run.id": run_id}})["count"]
+
+    return with_retries(config, counted, f"count {alias}")
+
+
+def rejected_by_kind(config: EsConfig, errors: list[dict]) -> dict[str, int]:
+    """How many documents of each kind the sink gave up on, from the dead letters."""
+    paths = {f"elasticsearch:{config.alias(kind)}": kind for kind in ("hits", "cases")}
+    found = dict.fromkeys(paths.values(), 0)
+    for error in errors:
+        kind = paths.get(error.get("source", {}).get("path"))
+        if error.get("stage") == "index" and kind:
+            found[kind] += 1
+    return found
 
 
 def index_run(config: EsConfig, manifest: dict, es: Elasticsearch | None = None) -> None:
