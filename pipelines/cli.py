@@ -25,10 +25,18 @@ def main(argv: list[str] | None = None) -> int:
 
     es = sub.add_parser("es", help="Elasticsearch administration")
     es_sub = es.add_subparsers(dest="es_command", required=True)
-    for name, text in (("setup", "install index templates and aliases (idempotent)"),):
+    for name, text in (("setup", "install index templates and aliases (idempotent)"),
+                       ("migrate", "create the next index versions, copy every document, swap all aliases at once")):
         p = es_sub.add_parser(name, help=text)
         p.add_argument("--es-url", default=None)
         p.add_argument("--es-prefix", default=None)
+
+    kibana = sub.add_parser("kibana", help="Kibana saved objects")
+    kibana_sub = kibana.add_subparsers(dest="kibana_command", required=True)
+    install = kibana_sub.add_parser("install", help="import kibana/saved_objects.ndjson (data views, searches, "
+                                                    "dashboard), overwriting earlier copies")
+    install.add_argument("--kibana-url", default=None, help="Kibana URL (or CHATFORENSICS_KIBANA_URL)")
+    install.add_argument("--es-prefix", default=None, help="index prefix the data views point at")
 
     rules = sub.add_parser("rules", help="rule packs")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
@@ -45,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "es":
-        return _guard(lambda: _es_setup(args))
+        return _guard(lambda: _es(args))
+    if args.command == "kibana":
+        return _guard(lambda: _kibana_install(args))
     if args.command == "rules":
         return _guard(lambda: _rules_check(args.rules))
     if args.command == "eval":
@@ -65,11 +75,13 @@ def _guard(call) -> int:
     from analyzers.rules import RuleError
     from pipelines.archive import ArchiveError
     from pipelines.ingest import UnknownFormat
+    from pipelines.kibana import KibanaError
     from pipelines.scan import UsageError
+    from pipelines.sinks.elasticsearch import MigrationError
 
     try:
         return call()
-    except (ArchiveError, UnknownFormat, RuleError, UsageError) as exc:
+    except (ArchiveError, UnknownFormat, RuleError, UsageError, KibanaError, MigrationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ConnectionError as exc:
@@ -81,12 +93,26 @@ def _guard(call) -> int:
         return 2
 
 
-def _es_setup(args) -> int:
+def _es(args) -> int:
     from pipelines.sinks import elasticsearch as es_sink
 
     config = es_sink.EsConfig.from_env(args.es_url, args.es_prefix)
+    if args.es_command == "migrate":
+        print(json.dumps({"migrated": es_sink.migrate(config)}, indent=2))
+        return 0
     backing = es_sink.setup(config)
     print(json.dumps({"aliases": {config.alias(k): v for k, v in backing.items()}}, indent=2))
+    return 0
+
+
+def _kibana_install(args) -> int:
+    import os
+
+    from pipelines.kibana import DEFAULT_PREFIX, KibanaConfig, install
+
+    prefix = args.es_prefix or os.environ.get("CHATFORENSICS_ES_PREFIX") or DEFAULT_PREFIX
+    answer = install(KibanaConfig.from_env(args.kibana_url), prefix)
+    print(f"kibana: imported {answer.get('successCount', 0)} saved object(s) for {prefix}-hits / {prefix}-cases")
     return 0
 
 

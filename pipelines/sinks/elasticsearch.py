@@ -196,12 +196,12 @@ def migrate(config: EsConfig, client: Elasticsearch | None = None) -> dict[str, 
         if es.indices.exists(index=new):
             raise MigrationError(f"{new} already exists (an interrupted migration?); delete it and retry")
         es.indices.create(index=new)
-        copied = copy_documents(es, old, new)
-        es.indices.refresh(index=[old, new])
-        before, after = es.count(index=old)["count"], es.count(index=new)["count"]
-        if before != after:
-            raise MigrationError(f"copied {after} of {before} documents from {old} to {new}; aliases left as they were")
-        plan[kind] = {"alias": alias, "from": old, "to": new, "documents": copied}
+        try:
+            plan[kind] = {"alias": alias, "from": old, "to": new, "documents": _copy_checked(es, old, new)}
+        except Exception:
+            # Only copies live in `new`, and no alias points at it yet: drop it so a retry starts clean.
+            es.indices.delete(index=new)
+            raise
     actions = []
     for step in plan.values():
         actions.append({"remove": {"index": step["from"], "alias": step["alias"]}})
@@ -210,19 +210,46 @@ def migrate(config: EsConfig, client: Elasticsearch | None = None) -> dict[str, 
     return plan
 
 
+def _copy_checked(es: Elasticsearch, old: str, new: str) -> int:
+    copied = copy_documents(es, old, new)
+    es.indices.refresh(index=[old, new])
+    before, after = es.count(index=old)["count"], es.count(index=new)["count"]
+    if before != after:
+        raise MigrationError(f"copied {after} of {before} documents from {old} to {new}; aliases left as they were")
+    return copied
+
+
 def copy_documents(es: Elasticsearch, source: str, dest: str) -> int:
-    """Server-side `_reindex` where the node has the reindex module, else scan + bulk from here."""
+    """Server-side `_reindex` where the node has the reindex module, else scan + bulk from here.
+
+    (helpers.reindex is no fallback: it first asks for data streams, an API the
+    minimal distribution lacks, and fails on the 400.)
+    """
     try:
         done = es.reindex(source={"index": source}, dest={"index": dest}, wait_for_completion=True, refresh=True)
     except ApiError as exc:
         if exc.meta.status not in (400, 404, 405, 410):
             raise
         log.info("no _reindex on this node (%s); copying %s -> %s through the client", exc.meta.status, source, dest)
-        copied, _ = helpers.reindex(es, source, dest, bulk_kwargs={"raise_on_error": True})
-        return copied
+        return _copy_through_client(es, source, dest)
     if done.get("failures"):
         raise MigrationError(f"reindex {source} -> {dest} failed: {json.dumps(done['failures'])[:500]}")
     return done["total"]
+
+
+def _copy_through_client(es: Elasticsearch, source: str, dest: str) -> int:
+    actions = ({"_op_type": "index", "_index": dest, "_id": doc["_id"], "_source": doc["_source"]}
+               for doc in helpers.scan(es, index=source, query={"query": {"match_all": {}}}))
+    copied, failed = 0, []
+    for ok, item in helpers.streaming_bulk(es, actions, chunk_size=500, raise_on_error=False):
+        if ok:
+            copied += 1
+        else:
+            failed.append(item)
+    if failed:
+        raise MigrationError(f"{len(failed)} document(s) did not fit {dest}, e.g. {json.dumps(failed[0])[:500]}; "
+                             "aliases left as they were")
+    return copied
 
 
 def with_retries(config: EsConfig, call, what: str):
