@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pipelines.archive import Archive
 from pipelines.ingest.base import Reader
+from pipelines.ingest.lark import LarkReader
 from pipelines.ingest.slack import SlackReader
+from pipelines.ingest.teams import TeamsReader
 
-READERS: dict[str, type[Reader]] = {r.platform: r for r in (SlackReader,)}
+READERS: dict[str, type[Reader]] = {r.platform: r for r in (SlackReader, LarkReader, TeamsReader)}
 
 
 class UnknownFormat(ValueError):
