@@ -8,7 +8,8 @@ each window is scored as a whole:
 * every distinct rule counts once, at its weight, combined as a noisy-OR;
 * a window reaches medium or high only when hiding (concealment, evasion, secrecy)
   and its subject (a third-party API or its data) both appear in it;
-* legitimacy signals (sign-off, PII masking, approval) pull the score down;
+* legitimacy signals (sign-off, PII masking, approval) pull the score down, each
+  distinct term of a legitimacy rule counting (up to three);
 * more speakers agreeing push it up a little.
 """
 
@@ -21,6 +22,8 @@ from analyzers.rules import HIDING, NEUTRALIZERS, SUBJECT
 SEVERITY_THRESHOLDS = (("high", 0.75), ("medium", 0.45), ("low", 0.0))
 UNGATED_CAP = 0.39  # below medium: no hiding tied to a vendor API in this window
 MIN_HIT_SCORE = 0.3
+LEGIT_TERMS_PER_RULE = 3
+SPEAKER_BONUS = 0.05  # per extra speaker who adds a scoring signal
 
 
 @dataclass
@@ -88,27 +91,32 @@ def windows(signals: list[Signal], gap_seconds: float, max_size: int = 60) -> li
 
 def assess(window: list[Signal]) -> Assessment:
     best: dict[str, tuple[float, str]] = {}  # rule -> (weight, category)
+    legit_terms: dict[str, set[str]] = {}  # legitimacy rule -> distinct terms said
     speakers_by_category: dict[str, set[str]] = {}
     for s in window:
         for m in s.matches:
             w = s.weights[m["rule"]]
             if w > best.get(m["rule"], (0.0, ""))[0]:
                 best[m["rule"]] = (w, m["category"])
+            if m["category"] == "LEGITIMACY":
+                legit_terms.setdefault(m["rule"], set()).add(m["term"].casefold())
             speakers_by_category.setdefault(m["category"], set()).add(s.author)
     categories = sorted(speakers_by_category)
     positive = 1.0
     mitigation = 1.0
-    for w, category in best.values():
+    for rule, (w, category) in best.items():
         if category in NEUTRALIZERS:
             continue  # they already cancelled hiding matches in the matcher; they never score
         if category == "LEGITIMACY":
-            mitigation *= 1 - w
+            # Several distinct reasons for innocence (a DPA, a sign-off, a notice) weigh more than one.
+            mitigation *= (1 - w) ** min(len(legit_terms[rule]), LEGIT_TERMS_PER_RULE)
         else:
             positive *= 1 - w
     score = 1 - positive
-    speakers = sorted({s.author for s in window if s.matches})
+    speakers = sorted({s.author for s in window
+                       if any(m["category"] not in NEUTRALIZERS + ("LEGITIMACY",) for m in s.matches)})
     if len(speakers) > 1:
-        score = min(1.0, score + 0.05 * (len(speakers) - 1))
+        score = min(1.0, score + SPEAKER_BONUS * (len(speakers) - 1))
     score *= mitigation
     gated = any(c in speakers_by_category for c in HIDING) and any(c in speakers_by_category for c in SUBJECT)
     if not gated:
