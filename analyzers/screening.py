@@ -8,22 +8,41 @@ masked when redaction is on, and every span refers to the text as it leaves.
 
 from __future__ import annotations
 
-from analyzers.entities import EntityFinder, redact
+from collections.abc import Collection
+
+from analyzers.entities import ENTITY_KINDS, PII, SECRET, EntityFinder, redact
 from analyzers.matcher import Matcher
 from analyzers.rules import RuleSet
 
 IGNORED_KINDS = ("system", "bot")  # noise is kept in the data, never a signal
 CONTEXT_RADIUS = 2
+PII_TYPES = tuple(t for t, kind in ENTITY_KINDS.items() if kind == PII)
+SECRET_TYPES = tuple(t for t, kind in ENTITY_KINDS.items() if kind == SECRET)
+MASK = "masked"  # the kind `redact` is told to mask: types are chosen here, not by their kind
+
+
+def pii_types(spec: str | None) -> tuple[str, ...]:
+    """The PII types named in a --redact-kinds list ("EMAIL_ADDRESS,PHONE_NUMBER"); all of them when unset."""
+    if not spec:
+        return PII_TYPES
+    chosen = tuple(dict.fromkeys(t.strip().upper() for t in spec.split(",") if t.strip()))
+    unknown = [t for t in chosen if t not in PII_TYPES]
+    if unknown:
+        raise ValueError(f"unknown PII type(s) {', '.join(unknown)}; choose from {', '.join(PII_TYPES)}")
+    return chosen
 
 
 class Screener:
-    def __init__(self, ruleset: RuleSet, finder: EntityFinder | None = None, redact_pii: bool = True):
+    def __init__(self, ruleset: RuleSet, finder: EntityFinder | None = None,
+                 redact_pii: bool | Collection[str] = True):
+        """redact_pii: True masks every PII type, a collection masks those types, False none (secrets always)."""
         self.ruleset = ruleset
         self.matcher = Matcher(ruleset)
         self.prefilter = self.matcher.prefilter
         self.weights = {r.id: r.weight for r in ruleset.rules}
         self.finder = finder if finder is not None else EntityFinder()
-        self.mask_kinds = ("secret", "pii") if redact_pii else ("secret",)
+        pii = PII_TYPES if redact_pii is True else tuple(redact_pii or ())
+        self.mask_types = frozenset(SECRET_TYPES + pii)
 
     def is_candidate(self, message: dict) -> bool:
         return message["message"]["kind"] not in IGNORED_KINDS and bool(
@@ -41,7 +60,9 @@ class Screener:
             if not matches:  # a prefilter term the full matcher rejected (e.g. an anchor alone)
                 continue
             msg_id = message["message"]["id"]
-            candidate = {**message, "message": {**message["message"], "text": text}}
+            candidate = {**message, "message": {**message["message"], "text": text,
+                                                "edits": self._clean_edits(message["message"])},
+                         "author": self._author(message["author"])}
             lo, hi = max(0, i - CONTEXT_RADIUS), min(len(messages), i + CONTEXT_RADIUS + 1)
             out.append({
                 "doc": candidate,
@@ -53,8 +74,21 @@ class Screener:
         return out
 
     def _clean(self, text: str, language: str) -> tuple[str, list[dict]]:
-        found = self.finder.find(text, language)
-        return redact(text, found, self.mask_kinds)
+        found = [{**e, "kind": MASK} if e["type"] in self.mask_types else e
+                 for e in self.finder.find(text, language)]
+        text, spans = redact(text, found, (MASK,))
+        return text, [{**e, "kind": ENTITY_KINDS[e["type"]]} for e in spans]
+
+    def _clean_edits(self, message: dict) -> list[dict]:
+        """Earlier versions of a message are as sensitive as its text."""
+        return [{**edit, "text": self._clean(edit["text"], message["language"])[0]} if edit.get("text") else edit
+                for edit in message["edits"]]
+
+    def _author(self, author: dict) -> dict:
+        """Names stay (who said what is the evidence); an author's e-mail is PII like any other."""
+        if author.get("email") and "EMAIL_ADDRESS" in self.mask_types:
+            return {**author, "email": "<EMAIL_ADDRESS>"}
+        return author
 
     def _context(self, message: dict) -> dict:
         text, _ = self._clean(message["message"]["text"], message["message"]["language"])

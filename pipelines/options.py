@@ -22,6 +22,9 @@ class ChatForensicsOptions(PipelineOptions):
         parser.add_argument("--redact", dest="redact", action="store_true", default=True,
                             help="mask PII in outputs (default)")
         parser.add_argument("--no-redact", dest="redact", action="store_false", help="keep PII (secrets stay masked)")
+        parser.add_argument("--redact-kinds", default=None,
+                            help="PII types to mask when redacting, comma-separated (default: all, e.g. "
+                                 "EMAIL_ADDRESS,PHONE_NUMBER,CN_MOBILE_NUMBER,CN_RESIDENT_ID,CREDIT_CARD,IBAN_CODE)")
         parser.add_argument("--window-gap", type=float, default=1800,
                             help="seconds between messages that still share a conversation window")
         parser.add_argument("--case-gap", type=float, default=86400,
