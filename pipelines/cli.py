@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
     report = sub.add_parser("report", help="re-render reports from an output folder")
     report.add_argument("--from", dest="source", required=True)
+    report.add_argument("--pdf", action="store_true", help="also print each case report to PDF")
 
     args = parser.parse_args(argv)
     if args.command == "es":
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return _guard(lambda: evaluate_main(args.input, args.labels, args.rules))
     if args.command == "report":
-        return _guard(lambda: _report(args.source))
+        return _guard(lambda: _report(args.source, args.pdf))
     parser.error("unknown command")
     return 2
 
@@ -76,12 +77,13 @@ def _guard(call) -> int:
     from pipelines.archive import ArchiveError
     from pipelines.ingest import UnknownFormat
     from pipelines.kibana import KibanaError
+    from pipelines.pdf import PdfUnavailable
     from pipelines.scan import UsageError
     from pipelines.sinks.elasticsearch import MigrationError
 
     try:
         return call()
-    except (ArchiveError, UnknownFormat, RuleError, UsageError, KibanaError, MigrationError) as exc:
+    except (ArchiveError, UnknownFormat, RuleError, UsageError, KibanaError, MigrationError, PdfUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ConnectionError as exc:
@@ -126,14 +128,17 @@ def _rules_check(rules_dir: str | None) -> int:
     return 1 if problems else 0
 
 
-def _report(source: str) -> int:
+def _report(source: str, pdf: bool) -> int:
     from pipelines.reports import render_reports
+    from pipelines.scan import UsageError
 
     folder = Path(source)
+    if not (folder / "cases.jsonl").is_file():
+        raise UsageError(f"{folder} holds no cases.jsonl: pass the --out folder of a `chatforensics run`")
     manifest_path = folder / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
-    paths = render_reports(folder, manifest)
-    print(f"{len(paths['cases'])} case report(s); index: {paths['index']}")
+    paths = render_reports(folder, manifest, pdf=pdf)
+    print(f"{len(paths['cases'])} case report(s), {len(paths['pdfs'])} PDF(s); index: {paths['index']}")
     return 0
 
 

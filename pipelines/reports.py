@@ -1,8 +1,8 @@
-"""Case summaries and HTML reports, from one Jinja2 environment.
+"""Case summaries and HTML (and PDF) reports, from one Jinja2 environment.
 
-Autoescape is on for every template, so chat text full of markup renders as text.
-Reports are built from hits.jsonl and cases.jsonl alone, so `chatforensics report
---from OUTDIR` re-renders them without re-running the scan.
+Autoescape is on for every HTML template, so chat text full of markup renders as text.
+Reports are built from hits.jsonl and cases.jsonl alone (plus manifest.json when present),
+so `chatforensics report --from OUTDIR` re-renders them without re-running the scan.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pipelines import __version__
 from pipelines.sinks.files import read_jsonl
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+QUIET_GAP_SECONDS = 1800  # a pause this long in the timeline gets a visible "… later" marker
 
 
 def templates_dir() -> Path:
@@ -48,6 +49,25 @@ def label(value: str) -> str:
     return value.lower().replace("_", " ")
 
 
+def _parse(iso: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+def when(iso: str) -> str:
+    """2025-03-04T10:30:31.495Z -> 2025-03-04 10:30:31 (the page says UTC once)."""
+    return _parse(iso).strftime("%Y-%m-%d %H:%M:%S") if iso else ""
+
+
+def duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{hours // 24} days"
+
+
 @functools.cache
 def environment() -> Environment:
     env = Environment(
@@ -57,7 +77,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(highlight=highlight, label=label)
+    env.filters.update(highlight=highlight, label=label, when=when)
     return env
 
 
@@ -67,35 +87,80 @@ def summarize(case: dict, hits: list[dict]) -> str:
     return " ".join(template.render(case=case, hits=hits).split())
 
 
-def render_reports(out_dir: str | Path, manifest: dict | None = None) -> dict:
-    """Write reports/index.html and one page per case; return their paths."""
+def timeline(hits: list[dict]) -> list[dict]:
+    """One chronological thread of the case: each flagged message once, each context message once.
+
+    Neighbouring hits share context (and a hit is often another hit's context); listing each
+    hit with its own context would repeat messages, so they are merged by message id.
+    """
+    entries: dict[str, dict] = {}
+    for number, hit in enumerate(hits, 1):
+        entries[hit["message"]["id"]] = {
+            "id": hit["message"]["id"], "author": hit["author"]["name"], "time": hit["@timestamp"],
+            "text": hit["message"]["text"], "hit": hit, "number": number,
+        }
+    for hit in hits:
+        for ctx in hit["context"]:
+            entries.setdefault(ctx["id"], {"id": ctx["id"], "author": ctx["author"], "time": ctx["time"],
+                                           "text": ctx["text"], "hit": None, "number": None})
+    ordered = sorted(entries.values(), key=lambda e: (e["time"], e["id"]))
+    previous = None
+    for entry in ordered:
+        pause = (_parse(entry["time"]) - _parse(previous["time"])).total_seconds() if previous else 0
+        entry["pause"] = duration(pause) if pause >= QUIET_GAP_SECONDS else None
+        previous = entry
+    return ordered
+
+
+def redaction_note(manifest: dict) -> str:
+    """What the reader is (not) seeing, from the run record."""
+    if "redact" not in manifest:
+        return "unknown (no manifest.json beside these results); secrets are always masked"
+    if not manifest["redact"]:
+        return "off (--no-redact): personal data is shown as found; secrets are masked"
+    kinds = ", ".join(manifest.get("redact_kinds") or ["every personal-data type"])
+    return (f"on: {kinds} replaced by <TYPE> placeholders, authors' e-mail addresses too; "
+            "names are kept; secrets are always masked")
+
+
+def render_reports(out_dir: str | Path, manifest: dict | None = None, pdf: bool = False) -> dict:
+    """Write reports/index.html and one page per case (and a PDF of each with pdf=True); return their paths."""
     out = Path(out_dir)
+    manifest = manifest or {}
     hits = read_jsonl(out / "hits.jsonl")
     cases = sorted(read_jsonl(out / "cases.jsonl"),
                    key=lambda c: (SEVERITY_ORDER[c["severity"]], -c["score"], c["case"]["id"]))
     hits_by_case: dict[str, list[dict]] = {}
     for hit in hits:
         hits_by_case.setdefault(hit["case"]["id"], []).append(hit)
-    generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     env = environment()
-    common = {"manifest": manifest or {}, "generated": generated, "tool_version": __version__}
+    common = {"manifest": manifest, "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+              "tool_version": __version__, "redaction": redaction_note(manifest)}
     (out / "reports" / "cases").mkdir(parents=True, exist_ok=True)
     pages = []
     for case in cases:
         case_hits = sorted(hits_by_case.get(case["case"]["id"], []),
                            key=lambda h: (h["@timestamp"], h["message"]["id"]))
-        html = env.get_template("case.html.j2").render(case=case, hits=case_hits, **common)
+        html = env.get_template("case.html.j2").render(case=case, hits=case_hits, timeline=timeline(case_hits),
+                                                       **common)
         path = out / case["report"]["path"]
         _write(path, html)
         pages.append(path)
+    pdfs = _print(pages) if pdf else []
     counts = {
         "severity": Counter(c["severity"] for c in cases),
         "platform": Counter(c["platform"] for c in cases),
         "conversation": Counter(c["conversation"]["name"] for c in cases),
     }
     index = out / "reports" / "index.html"
-    _write(index, env.get_template("index.html.j2").render(cases=cases, counts=counts, **common))
-    return {"index": index, "cases": pages}
+    _write(index, env.get_template("index.html.j2").render(cases=cases, counts=counts, pdf=bool(pdfs), **common))
+    return {"index": index, "cases": pages, "pdfs": pdfs}
+
+
+def _print(pages: list[Path]) -> list[Path]:
+    from pipelines.pdf import write_pdfs  # WeasyPrint loads Pango: only when PDFs are asked for
+
+    return write_pdfs(pages)
 
 
 def _write(path: Path, text: str) -> None:

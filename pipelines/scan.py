@@ -18,12 +18,14 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from analyzers.cases import stable_id
 from analyzers.rules import load_ruleset
+from analyzers.screening import pii_types
 from pipelines import __version__
 from pipelines.archive import Archive
 from pipelines.detect import CASES, ERRORS, STATS, DetectCases, ReadExport, ScoreMessages
 from pipelines.ingest import detect
 from pipelines.ingest.base import DeadLetter
 from pipelines.options import ChatForensicsOptions
+from pipelines.pdf import check_pdf_support
 from pipelines.reports import render_reports, summarize
 from pipelines.sinks import elasticsearch as es_sink
 from pipelines.sinks.files import WriteJsonLines, read_jsonl
@@ -50,6 +52,9 @@ def run(argv: list[str] | None = None) -> int:
     opts = pipeline_options.view_as(ChatForensicsOptions)
     if not opts.input or not opts.out:
         raise UsageError("chatforensics run needs --input PATH and --out DIR")
+    masked_pii = masked_pii_types(opts)
+    if opts.pdf:
+        check_pdf_support()  # before the scan, not after it
     out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)
     work = out / ".work"
@@ -62,7 +67,7 @@ def run(argv: list[str] | None = None) -> int:
     archive_sha256 = archive.sha256()
     ruleset = load_ruleset(opts.rules)
     run_id = "run-" + stable_id(archive_sha256, ruleset.version, __version__, reader.platform,
-                                f"redact={opts.redact}", length=16)
+                                f"redact={','.join(masked_pii)}", length=16)
     upfront_errors = [e.as_dict(reader.platform, archive_sha256) for e in metadata_errors] + [
         DeadLetter(name, "", reason).as_dict(reader.platform, archive_sha256) for name, reason in archive.refused
     ]
@@ -76,7 +81,7 @@ def run(argv: list[str] | None = None) -> int:
         read = p | "ReadExport" >> ReadExport(archive, reader, context, archive_sha256, opts.batch_size)
         detected = (
             read.batches
-            | "ScoreMessages" >> ScoreMessages(opts.rules, opts.redact)
+            | "ScoreMessages" >> ScoreMessages(opts.rules, masked_pii)
             | "DetectCases" >> DetectCases(ruleset.version, run_id, opts.window_gap, opts.case_gap, summarize)
         )
         hits, cases = detected.hits, detected[CASES]
@@ -98,7 +103,7 @@ def run(argv: list[str] | None = None) -> int:
         es_sink.index_run(es_config, manifest)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True))
     shutil.rmtree(work, ignore_errors=True)
-    reports = render_reports(out, manifest)
+    reports = render_reports(out, manifest, pdf=opts.pdf)
     if not opts.quiet:
         print_summary(manifest, reports["index"])
     rejected = manifest["counts"]["index_rejected"]
@@ -110,6 +115,14 @@ def run(argv: list[str] | None = None) -> int:
               f"{manifest['elasticsearch']['expected']}", file=sys.stderr)
         return 3
     return 0
+
+
+def masked_pii_types(opts) -> tuple[str, ...]:
+    """PII types masked in every output: the --redact-kinds list (default all), none with --no-redact."""
+    try:
+        return pii_types(opts.redact_kinds) if opts.redact else ()
+    except ValueError as exc:
+        raise UsageError(f"--redact-kinds: {exc}") from exc
 
 
 def build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, started, work) -> dict:
@@ -143,6 +156,7 @@ def build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, start
         "formats": [reader.platform],
         "parser_version": reader.parser_version,
         "redact": opts.redact,
+        "redact_kinds": list(masked_pii_types(opts)),
         "counts": counts,
         "members": members,
         "timings": {"started": _iso(started), "finished": _iso(finished), "seconds": round(finished - started, 3)},
