@@ -7,7 +7,7 @@ each window is scored as a whole:
 
 * every distinct rule counts once, at its weight, combined as a noisy-OR;
 * a window reaches medium or high only when hiding (concealment, evasion, secrecy)
-  and its subject (a third-party API or its data) both appear in it;
+  and its subject (a third-party API, or its data by two kinds of evidence) both appear in it;
 * legitimacy signals (sign-off, PII masking, approval) pull the score down, each
   distinct term of a legitimacy rule counting (up to three);
 * more speakers agreeing push it up a little.
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from analyzers.rules import HIDING, NEUTRALIZERS, SUBJECT
+from analyzers.rules import HIDING, NEUTRALIZERS
 
 SEVERITY_THRESHOLDS = (("high", 0.75), ("medium", 0.45), ("low", 0.0))
 UNGATED_CAP = 0.39  # below medium: no hiding tied to a vendor API in this window
@@ -118,7 +118,7 @@ def assess(window: list[Signal]) -> Assessment:
     if len(speakers) > 1:
         score = min(1.0, score + SPEAKER_BONUS * (len(speakers) - 1))
     score *= mitigation
-    gated = any(c in speakers_by_category for c in HIDING) and any(c in speakers_by_category for c in SUBJECT)
+    gated = any(c in speakers_by_category for c in HIDING) and _names_the_subject(best)
     if not gated:
         score = min(score, UNGATED_CAP)
     score = round(score, 3)
@@ -132,6 +132,15 @@ def assess(window: list[Signal]) -> Assessment:
         gated=gated,
         signals=window,
     )
+
+
+def _names_the_subject(best: dict[str, tuple[float, str]]) -> bool:
+    """A vendor API is named, or its data is, by two different kinds of evidence (e.g. outputs and distillation).
+
+    One generic data word ("dataset", "corpus") is not enough to tie hiding talk to a vendor.
+    """
+    categories = [category for _, category in best.values()]
+    return "THIRD_PARTY_API" in categories or categories.count("API_DATA") >= 2
 
 
 def _quote(window: list[Signal], category: str, limit: int = 2) -> str:
