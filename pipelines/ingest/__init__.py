@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from pipelines.archive import Archive
 from pipelines.ingest.base import Reader
+from pipelines.ingest.discord import DiscordReader
 from pipelines.ingest.lark import LarkReader
+from pipelines.ingest.mattermost import MattermostReader
+from pipelines.ingest.mbox import MboxReader
 from pipelines.ingest.slack import SlackReader
 from pipelines.ingest.teams import TeamsReader
+from pipelines.ingest.telegram import TelegramReader
+from pipelines.ingest.whatsapp import WhatsAppReader
 
-READERS: dict[str, type[Reader]] = {r.platform: r for r in (SlackReader, LarkReader, TeamsReader)}
+READERS: dict[str, type[Reader]] = {r.platform: r for r in (
+    SlackReader, LarkReader, TeamsReader, MattermostReader,
+    TelegramReader, DiscordReader, WhatsAppReader, MboxReader,
+)}
 
 
 class UnknownFormat(ValueError):
