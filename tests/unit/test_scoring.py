@@ -36,3 +36,29 @@ def test_legitimacy_pulls_the_score_down():
     plain = assess(base)
     mitigated = assess([*base, sig("3", "c", 20, None, "LEGITIMACY")])
     assert mitigated.score < plain.score
+
+
+def test_one_generic_data_word_does_not_tie_hiding_to_a_vendor():
+    verdict = assess([sig("1", "a", 0, None, "API_DATA"), sig("2", "b", 10, None, "CONCEALMENT")])
+    assert not verdict.gated and verdict.severity == "low"
+
+
+def test_two_kinds_of_api_data_evidence_do():
+    data = sig("1", "a", 0, None, "API_DATA")
+    data.matches.append({**data.matches[0], "rule": "api_data.other"})
+    data.weights["api_data.other"] = 0.45
+    verdict = assess([data, sig("2", "b", 10, None, "CONCEALMENT")])
+    assert verdict.gated
+
+
+def test_negation_and_hypothetical_cues_never_score():
+    base = [sig("1", "a", 0, None, "THIRD_PARTY_API"), sig("2", "b", 10, None, "CONCEALMENT")]
+    assert assess([*base, sig("3", "c", 20, None, "NEGATION", "HYPOTHETICAL")]).score == assess(base).score
+
+
+def test_each_distinct_legitimacy_term_counts():
+    base = [sig("1", "a", 0, None, "THIRD_PARTY_API"), sig("2", "b", 10, None, "CONCEALMENT")]
+    one = sig("3", "c", 20, None, "LEGITIMACY")
+    two = sig("3", "c", 20, None, "LEGITIMACY")
+    two.matches.append({**two.matches[0], "term": "dpa", "start": 5, "end": 8})
+    assert assess([*base, two]).score < assess([*base, one]).score
