@@ -72,6 +72,11 @@ class Matcher:
         token_rules = [r for r in ruleset.rules if r.tokens]
         self._nlp, self._token_matcher = _token_pipeline(token_rules) if token_rules else (None, None)
 
+    @property
+    def nlp(self):
+        """The spaCy pipeline of the token patterns (None when no rule has any)."""
+        return self._nlp
+
     def match(self, text: str) -> list[Match]:
         folded, offsets = fold(text)
         found: dict[tuple[str, int, int], tuple[int, int]] = {}  # (rule, original span) -> folded span
