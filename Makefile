@@ -8,7 +8,7 @@ ES_URL ?= http://127.0.0.1:$(ES_PORT)
 export ES_PORT
 DEMO_OUT ?= demo-out
 
-.PHONY: venv demo test unit lint es-start es-stop es-status bench clean
+.PHONY: venv sysdeps demo test unit lint es-start es-stop es-status bench clean
 
 # The venv is rebuilt when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -19,6 +19,10 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
+# Pango + a CJK font (PDF reports) and headless Chromium (report safety test): says how to install what is missing.
+sysdeps:
+	scripts/check-sysdeps.sh
+
 es-start:
 	$(ES) start
 
@@ -28,19 +32,19 @@ es-stop:
 es-status:
 	$(ES) status
 
-demo: venv es-start
-	CHATFORENSICS_ES_URL=$(ES_URL) $(BIN)/chatforensics run --input examples/slack-demo --out $(DEMO_OUT)
+demo: venv sysdeps es-start
+	CHATFORENSICS_ES_URL=$(ES_URL) $(BIN)/chatforensics run --input examples/slack-demo --out $(DEMO_OUT) --pdf
 	@echo "Reports: $(CURDIR)/$(DEMO_OUT)/reports/index.html"
 	@$(BIN)/python -c "import json;c=json.load(open('$(DEMO_OUT)/manifest.json'))['counts'];print(f\"hits: {c['hits']}  cases: {c['cases']}  messages: {c['messages']}  malformed: {c['malformed']}\")"
 
 lint: venv
 	$(BIN)/ruff check .
 
-unit: venv
+unit: venv sysdeps
 	$(BIN)/pytest -q -m "not integration and not slow"
 
 # The whole suite, against a live Elasticsearch started here.
-test: venv es-start
+test: venv sysdeps es-start
 	$(BIN)/ruff check .
 	CHATFORENSICS_ES_URL=$(ES_URL) $(BIN)/pytest -q
 
