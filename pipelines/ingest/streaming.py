@@ -1,0 +1,129 @@
+"""Helpers the streaming readers (Telegram, Discord, WhatsApp, e-mail) share.
+
+Exports can be gigabytes: JSON is walked event by event with ijson and one record is
+built at a time; text is decoded with replacement so one bad byte never costs a file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import hashlib
+import io
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+import ijson
+
+from pipelines.archive import Archive, UnsafeMember
+from pipelines.ingest.base import DataError
+
+SNIFF_BYTES = 16 << 10
+LATEST_EPOCH = 4102444800  # 2100-01-01: later times are corrupt, not future messages
+JSON_ERRORS = (ijson.JSONError, ijson.IncompleteJSONError, ValueError)
+
+
+class Utf8Repair(io.RawIOBase):
+    """Re-encodes a byte stream as valid UTF-8 (bad bytes become U+FFFD, a BOM is dropped)."""
+
+    def __init__(self, raw: BinaryIO):
+        self._raw = raw
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
+        self._pending = b""
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._pending and not self._done:
+            chunk = self._raw.read(max(len(buffer), 1 << 16))
+            self._done = not chunk
+            self._pending = self._decoder.decode(chunk, final=self._done).encode("utf-8")
+        size = min(len(buffer), len(self._pending))
+        buffer[:size], self._pending = self._pending[:size], self._pending[size:]
+        return size
+
+
+def json_events(stream: BinaryIO) -> Iterator[tuple[str, str, Any]]:
+    """(prefix, event, value) of ijson, over repaired UTF-8."""
+    return ijson.parse(io.BufferedReader(Utf8Repair(stream), 1 << 16), use_float=True)
+
+
+def build_value(event: str, value: Any, events: Iterator[tuple[str, str, Any]]) -> Any:
+    """The whole JSON value that starts with (event, value), consuming its events."""
+    builder = ijson.ObjectBuilder()
+    builder.event(event, value)
+    depth = 1 if event in ("start_map", "start_array") else 0
+    while depth:
+        _, event, value = next(events)
+        builder.event(event, value)
+        if event in ("start_map", "start_array"):
+            depth += 1
+        elif event in ("end_map", "end_array"):
+            depth -= 1
+    return builder.value
+
+
+def head_text(archive: Archive, name: str, size: int = SNIFF_BYTES) -> str:
+    """The first bytes of a member as text, for cheap format detection; empty when unreadable."""
+    try:
+        with archive.open(name) as fh:
+            return fh.read(size).decode("utf-8", errors="replace").removeprefix("\ufeff")
+    except (OSError, UnsafeMember):
+        return ""
+
+
+def epoch_of(moment: dt.datetime, what: str) -> float:
+    seconds = moment.timestamp()
+    if not 0 < seconds < LATEST_EPOCH:
+        raise DataError(f"{what} {moment.isoformat()} is out of range")
+    return seconds
+
+
+def epoch_iso(value: Any, what: str = "timestamp") -> float:
+    """ISO 8601 with an offset (any number of fractional digits) to epoch seconds."""
+    if not isinstance(value, str) or not value:
+        raise DataError(f"missing or invalid {what} {value!r}")
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise DataError(f"invalid {what} {value!r}") from None
+    if moment.tzinfo is None:
+        raise DataError(f"{what} {value!r} has no time zone")
+    return epoch_of(moment, what)
+
+
+def content_id(*parts: str) -> str:
+    """A message id from content, for sources without ids (WhatsApp lines, mail without Message-ID)."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", errors="replace")).hexdigest()[:20]
+
+
+class UniqueIds:
+    """Keeps content-derived ids unique within a file: the second identical message gets `-2`."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}
+
+    def __call__(self, base: str) -> str:
+        count = self._seen.get(base, 0) + 1
+        self._seen[base] = count
+        return base if count == 1 else f"{base}-{count}"
+
+
+def as_dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def lines_of(stream: BinaryIO) -> Iterator[bytes]:
+    """The stream's lines, buffered (a raw stream's readline reads byte by byte), the stream left open."""
+    buffered = io.BufferedReader(stream, 1 << 16) if isinstance(stream, io.RawIOBase) else stream
+    try:
+        yield from buffered
+    finally:
+        if buffered is not stream:
+            buffered.detach()

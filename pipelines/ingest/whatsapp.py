@@ -1,0 +1,266 @@
+"""WhatsApp exported chat: `_chat.txt` (iOS), `WhatsApp Chat with X.txt` (Android), alone or in a ZIP.
+
+Each message starts with a date and time in the phone's locale and no time zone:
+  Android  `12/31/23, 9:41 PM - Name: text`   `31/12/2023, 21:41 - Name: text`   `31.12.23, 21:41 - Name: text`
+  iOS      `[31/12/2023, 21:41:05] Name: text`   `[12/31/23, 9:41:05 PM] Name: text`
+Lines that do not start that way continue the message above. Whether the date is day- or
+month-first is decided once per file from the dates themselves, and recorded in `timestamp.rule`.
+The file is spooled (to disk when large) so that decision can precede the parse.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import yaml
+
+from pipelines.archive import NESTED_SEPARATOR, Archive
+from pipelines.ingest.base import DataError, DeadLetter, Reader, Record, new_message
+from pipelines.ingest.streaming import UniqueIds, content_id, epoch_of, head_text, lines_of
+
+HEADER = re.compile(
+    r"^\[?(?P<a>\d{1,4})[./-](?P<b>\d{1,2})[./-](?P<c>\d{2,4})\.?,?\s+"
+    r"(?P<hour>\d{1,2})[:.](?P<minute>\d{2})(?:[:.](?P<second>\d{2}))?"
+    r"(?:\s?(?P<ampm>[AaPp]\.?\s?[Mm]\.?))?"
+    r"(?:\]\s?|\s[-–]\s)(?P<rest>.*)$"
+)
+SENDER = re.compile(r"^(?P<sender>[^:]{1,100}?): (?P<body>.*)$", re.DOTALL)
+# Bidirectional marks and isolates WhatsApp sprinkles around names, numbers and notices.
+MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+SPACES = re.compile("[\u202f\u00a0]")
+IOS_NOTICE = ": \u200e"  # iOS marks notices and attachments with a left-to-right mark after the colon
+LOCAL_TIME = "local-time-assumed-utc"
+SPOOL_IN_MEMORY = 32 << 20
+SYSTEM_AUTHOR = {"id": "", "name": "WhatsApp", "email": None}
+
+
+@cache
+def _patterns() -> dict[str, Any]:
+    data = yaml.safe_load((Path(__file__).with_name("whatsapp.yaml")).read_text(encoding="utf-8"))
+    compiled = {key: [re.compile(p, re.IGNORECASE) for p in data[key]]
+                for key in ("system", "media_omitted", "deleted", "edited_suffix", "attached")}
+    compiled["file_name_prefixes"] = data["file_name_prefixes"]
+    return compiled
+
+
+def clean(line: str) -> str:
+    return SPACES.sub(" ", MARKS.sub("", line))
+
+
+@dataclass
+class DateOrder:
+    """How this file writes dates: year-, day- or month-first, and why."""
+
+    order: str = "dmy"
+    why: str = "day-first by default (no date field above 12)"
+    senders: set[str] = field(default_factory=set)
+
+    @property
+    def rule(self) -> str:
+        return f"{self.why}; {LOCAL_TIME}"
+
+    @classmethod
+    def decide(cls, headers: list[tuple[str, str, bool]], senders: set[str]) -> DateOrder:
+        """headers: (first field, second field, has AM/PM) of every message line."""
+        if any(len(a) == 4 for a, _, _ in headers):
+            return cls("ymd", "year-first date", senders)
+        if any(int(a) > 12 for a, _, _ in headers):
+            return cls("dmy", "day-first: a first date field is above 12", senders)
+        if any(int(b) > 12 for _, b, _ in headers):
+            return cls("mdy", "month-first: a second date field is above 12", senders)
+        if any(ampm for _, _, ampm in headers):
+            return cls("mdy", "month-first by default (12-hour clock, no date field above 12)", senders)
+        return cls(senders=senders)
+
+
+class WhatsAppReader(Reader):
+    platform = "whatsapp"
+    parser_version = "1.0"
+
+    @classmethod
+    def match(cls, archive: Archive) -> float:
+        units = cls._units(archive)
+        if not units:
+            return 0.0
+        named = any(posixpath.basename(u) == "_chat.txt" or posixpath.basename(u).startswith("WhatsApp")
+                    for u in units)
+        return 0.95 if named else 0.7
+
+    def units(self, archive: Archive) -> list[str]:
+        return self._units(archive)
+
+    @staticmethod
+    def _units(archive: Archive) -> list[str]:
+        found = []
+        for name in (n for n in archive.members() if n.lower().endswith(".txt")):
+            lines = [clean(line) for line in head_text(archive, name, 4096).splitlines()[:8] if line.strip()]
+            if lines and sum(bool(HEADER.match(line)) for line in lines) * 2 >= len(lines):
+                found.append(name)
+        return found
+
+    def context(self, archive: Archive) -> tuple[dict, list[DeadLetter]]:
+        return {"archive_name": Path(archive.location).name}, []
+
+    def read(self, stream: BinaryIO, member: str, context: dict) -> Iterator[Record]:
+        with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY) as spool:
+            order = self._prescan(stream, spool)
+            spool.seek(0)
+            conversation = _conversation(member, context, order)
+            ids = UniqueIds()
+            for number, lines in _messages(spool):
+                pointer = f"line:{number}"
+                try:
+                    yield self._message(lines, member, pointer, conversation, order, ids)
+                except DataError as exc:
+                    yield DeadLetter(member, pointer, str(exc))
+
+    @staticmethod
+    def _prescan(stream: BinaryIO, spool: BinaryIO) -> DateOrder:
+        headers: list[tuple[str, str, bool]] = []
+        senders: set[str] = set()
+        for raw in lines_of(stream):
+            spool.write(raw)
+            found = HEADER.match(clean(raw.decode("utf-8", errors="replace").rstrip("\r\n")))
+            if not found:
+                continue
+            if len(headers) < 100_000:  # plenty of evidence; the rest of the file need not be remembered
+                headers.append((found["a"], found["b"], bool(found["ampm"])))
+            sender = SENDER.match(found["rest"])
+            if sender and len(senders) < 3:
+                senders.add(sender["sender"])
+        return DateOrder.decide(headers, senders)
+
+    def _message(self, lines: list[str], member: str, pointer: str, conversation: dict, order: DateOrder,
+                 ids: UniqueIds) -> dict:
+        raw_first = lines[0]
+        if raw_first is None:
+            raise DataError("text before the first message line: " + " ".join(lines[1:])[:200])
+        header = HEADER.match(clean(raw_first))
+        when, raw_time = _time(header, order)
+        rest = "\n".join([header["rest"], *(clean(line) for line in lines[1:])]).rstrip()
+        body, author, kind = _split(rest, IOS_NOTICE in raw_first)
+        body, edits = _strip_edit_marker(body, author)
+        body, attachments, subtype = _attachments(body)
+        deleted = _is_deleted(body)
+        return new_message(
+            platform=self.platform,
+            message_id=ids(content_id(raw_time, author["name"], body)),
+            text=body,
+            timestamp=when,
+            raw_timestamp=raw_time,
+            timestamp_rule=order.rule,
+            conversation=conversation,
+            author=author,
+            kind=kind,
+            subtype="deleted" if deleted else subtype,
+            deleted=deleted,
+            edits=edits,
+            attachments=attachments,
+            source={"path": member, "pointer": pointer, "parser": self.platform,
+                    "parser_version": self.parser_version},
+        )
+
+
+def _messages(spool: BinaryIO) -> Iterator[tuple[int, list[str | None]]]:
+    """(line number, [header line, continuation lines...]); text before any header comes as [None, ...]."""
+    current: list[str | None] = []
+    start = 1
+    for number, raw in enumerate(spool, start=1):
+        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        if HEADER.match(clean(line)):
+            if current and (current[0] is not None or any(s.strip() for s in current[1:])):
+                yield start, current
+            current, start = [line], number
+        elif current:
+            current.append(line)
+        else:
+            current, start = [None, line], number
+    if current and (current[0] is not None or any(s.strip() for s in current[1:])):
+        yield start, current
+
+
+def _time(header: re.Match, order: DateOrder) -> tuple[float, str]:
+    a, b, c = header["a"], header["b"], header["c"]
+    year, month, day = {"ymd": (a, b, c), "dmy": (c, b, a), "mdy": (c, a, b)}[order.order]
+    hour = int(header["hour"])
+    if header["ampm"]:
+        if not 1 <= hour <= 12:
+            raise DataError(f"hour {hour} on a 12-hour clock")
+        hour = hour % 12 + (12 if header["ampm"][0] in "pP" else 0)
+    raw = header.group(0)[: header.start("rest")].strip(" []-–")
+    try:
+        moment = dt.datetime(int(year) + (2000 if len(year) == 2 else 0), int(month), int(day), hour,
+                             int(header["minute"]), int(header["second"] or 0), tzinfo=dt.UTC)
+    except ValueError as exc:
+        raise DataError(f"invalid date or time {raw!r} ({order.why}): {exc}") from None
+    return epoch_of(moment, "time"), raw
+
+
+def _split(rest: str, ios_notice: bool) -> tuple[str, dict, str]:
+    """(text, author, kind). Android writes notices without a sender; iOS puts the chat's name as
+    sender and a direction mark before the notice, which attachments and deletions also carry."""
+    sender = SENDER.match(rest)
+    # A notice may hold a colon (a new subject "a: b"): then the whole line reads as one, its tail does not.
+    if sender is None or (_is_notice(rest) and not _is_notice(sender["body"])):
+        return rest, SYSTEM_AUTHOR, "system"
+    name, body = sender["sender"].strip(), sender["body"]
+    author = {"id": name, "name": name, "email": None}
+    if ios_notice and not _is_media(body) and not _is_deleted(body):
+        return body, author, "system"
+    return body, author, "user"
+
+
+def _is_notice(text: str) -> bool:
+    return any(p.search(text) for p in _patterns()["system"])
+
+
+def _is_deleted(text: str) -> bool:
+    return any(p.fullmatch(text.strip()) for p in _patterns()["deleted"])
+
+
+def _is_media(text: str) -> bool:
+    patterns = _patterns()
+    return any(p.search(text) for p in patterns["attached"]) or any(
+        p.fullmatch(text.strip()) for p in patterns["media_omitted"])
+
+
+def _strip_edit_marker(body: str, author: dict) -> tuple[str, list[dict]]:
+    for pattern in _patterns()["edited_suffix"]:
+        if pattern.search(body):
+            # Only the final text is exported, and no edit time.
+            return pattern.sub("", body), [{"text": None, "at": None, "by": author["id"]}]
+    return body, []
+
+
+def _attachments(body: str) -> tuple[str, list[dict], str | None]:
+    patterns = _patterns()
+    if any(p.fullmatch(body.strip()) for p in patterns["media_omitted"]):
+        return "", [{"name": None, "type": body.strip().strip("<>"), "size": None}], "media_omitted"
+    for pattern in patterns["attached"]:
+        found = pattern.search(body)
+        if found:
+            name = found["name"].strip()
+            caption = (body[: found.start()] + body[found.end():]).strip()
+            kind = posixpath.splitext(name)[1].lstrip(".").lower() or None
+            return caption, [{"name": name, "type": kind, "size": None}], "attachment"
+    return body, [], None
+
+
+def _conversation(member: str, context: dict, order: DateOrder) -> dict:
+    """The chat's name comes from its file name, else from the ZIP or folder holding it."""
+    holder, _, inner = member.rpartition(NESTED_SEPARATOR)
+    stem = posixpath.splitext(posixpath.basename(inner))[0]
+    if stem == "_chat" or not stem:
+        parent = posixpath.dirname(inner) or holder or context.get("archive_name", "")
+        stem = posixpath.splitext(posixpath.basename(parent))[0] or "WhatsApp chat"
+    for prefix in _patterns()["file_name_prefixes"]:
+        stem = stem.removeprefix(prefix)
+    return {"id": stem, "name": stem, "type": "dm" if len(order.senders) <= 2 else "group_dm"}
