@@ -21,15 +21,23 @@ from analyzers.rules import load_ruleset
 from analyzers.screening import Screener
 from pipelines.archive import Archive, HashingReader
 from pipelines.ingest.base import DeadLetter, Merged, Reader
+from pipelines.progress import Tally
 
 log = logging.getLogger(__name__)
 ERRORS, STATS, CASES = "errors", "stats", "cases"
 
 
 class _ReadMember(beam.DoFn):
-    def __init__(self, archive: Archive, reader: Reader, context: Any, archive_sha256: str, batch_size: int):
+    def __init__(self, archive: Archive, reader: Reader, context: Any, archive_sha256: str, batch_size: int,
+                 progress: str | None = None):
         self.archive, self.reader, self.context = archive, reader, context
-        self.archive_sha256, self.batch_size = archive_sha256, batch_size
+        self.archive_sha256, self.batch_size, self.progress = archive_sha256, batch_size, progress
+
+    def setup(self):
+        self.tally = Tally.of(self.progress)
+
+    def finish_bundle(self):
+        self.tally.flush()
 
     def process(self, member: str):
         stats = {"path": member, "parser": self.reader.platform, "records": 0, "messages": 0, "merged": 0,
@@ -53,6 +61,7 @@ class _ReadMember(beam.DoFn):
                         record["source"].update(custody)
                         batch.append(record)
                         if len(batch) >= self.batch_size:
+                            self.tally.add(messages=len(batch))
                             yield batch
                             batch = []
                 hashing.drain()
@@ -64,19 +73,22 @@ class _ReadMember(beam.DoFn):
                 member, "", f"file could not be read: {type(exc).__name__}: {exc}",
             ).as_dict(self.reader.platform, self.archive_sha256))
         if batch:
+            self.tally.add(messages=len(batch))
             yield batch
         if hashing is not None:
             stats["sha256"], stats["bytes"] = hashing.hexdigest(), hashing.bytes
+        self.tally.add(files=1, bytes=stats.get("bytes", 0))
         yield beam.pvalue.TaggedOutput(STATS, stats)
 
 
 class ReadExport(beam.PTransform):
     """Member paths to batches of normalised messages, with dead letters and per-file stats."""
 
-    def __init__(self, archive: Archive, reader: Reader, context: Any, archive_sha256: str, batch_size: int):
+    def __init__(self, archive: Archive, reader: Reader, context: Any, archive_sha256: str, batch_size: int,
+                 progress: str | None = None):
         super().__init__()
         self.archive, self.reader, self.context = archive, reader, context
-        self.archive_sha256, self.batch_size = archive_sha256, batch_size
+        self.archive_sha256, self.batch_size, self.progress = archive_sha256, batch_size, progress
 
     def expand(self, pbegin):
         units = self.reader.units(self.archive)
@@ -85,7 +97,8 @@ class ReadExport(beam.PTransform):
             | "ListMembers" >> beam.Create(units)
             | "Spread" >> beam.Reshuffle()
             | "Parse" >> beam.ParDo(
-                _ReadMember(self.archive, self.reader, self.context, self.archive_sha256, self.batch_size)
+                _ReadMember(self.archive, self.reader, self.context, self.archive_sha256, self.batch_size,
+                            self.progress)
             ).with_outputs(ERRORS, STATS, main="batches")
         )
 
@@ -95,8 +108,8 @@ def conversation_key(doc: dict) -> str:
 
 
 class _Screen(beam.DoFn):
-    def __init__(self, rules_dir: str | None, redact: bool):
-        self.rules_dir, self.redact = rules_dir, redact
+    def __init__(self, rules_dir: str | None, redact: bool, progress: str | None = None):
+        self.rules_dir, self.redact, self.progress = rules_dir, redact, progress
         self._shared = shared.Shared()
 
     def setup(self):
@@ -106,9 +119,15 @@ class _Screen(beam.DoFn):
             return _Holder(screener)
 
         self.screener = self._shared.acquire(build, tag=f"screener:{self.rules_dir}:{self.redact}").value
+        self.tally = Tally.of(self.progress)
+
+    def finish_bundle(self):
+        self.tally.flush()
 
     def process(self, batch: list[dict]):
-        for candidate in self.screener.screen(batch):
+        candidates = self.screener.screen(batch)
+        self.tally.add(candidates=len(candidates))
+        for candidate in candidates:
             yield conversation_key(candidate["doc"]), candidate
 
 
@@ -122,22 +141,30 @@ class _Holder:
 class ScoreMessages(beam.PTransform):
     """Batches in, (conversation key, candidate) out: only messages the rules noticed."""
 
-    def __init__(self, rules_dir: str | None, redact: bool):
+    def __init__(self, rules_dir: str | None, redact: bool, progress: str | None = None):
         super().__init__()
-        self.rules_dir, self.redact = rules_dir, redact
+        self.rules_dir, self.redact, self.progress = rules_dir, redact, progress
 
     def expand(self, batches):
-        return batches | "Screen" >> beam.ParDo(_Screen(self.rules_dir, self.redact))
+        return batches | "Screen" >> beam.ParDo(_Screen(self.rules_dir, self.redact, self.progress))
 
 
 class _Detect(beam.DoFn):
-    def __init__(self, ruleset_version: str, run_id: str, gap: float, case_gap: float, summarize):
+    def __init__(self, ruleset_version: str, run_id: str, gap: float, case_gap: float, summarize,
+                 progress: str | None = None):
         self.ruleset_version, self.run_id = ruleset_version, run_id
-        self.gap, self.case_gap, self.summarize = gap, case_gap, summarize
+        self.gap, self.case_gap, self.summarize, self.progress = gap, case_gap, summarize, progress
+
+    def setup(self):
+        self.tally = Tally.of(self.progress)
+
+    def finish_bundle(self):
+        self.tally.flush()
 
     def process(self, element):
         _, candidates = element
         hits, cases = detect_conversation(list(candidates), self.ruleset_version, self.gap, self.case_gap)
+        self.tally.add(hits=len(hits))
         by_case: dict[str, list[dict]] = {}
         for hit in hits:
             hit["run"] = {"id": self.run_id}
@@ -153,9 +180,10 @@ class _Detect(beam.DoFn):
 class DetectCases(beam.PTransform):
     """Keyed candidates in; hits (main) and cases (tagged) out."""
 
-    def __init__(self, ruleset_version: str, run_id: str, gap: float, case_gap: float, summarize):
+    def __init__(self, ruleset_version: str, run_id: str, gap: float, case_gap: float, summarize,
+                 progress: str | None = None):
         super().__init__()
-        self.args = (ruleset_version, run_id, gap, case_gap, summarize)
+        self.args = (ruleset_version, run_id, gap, case_gap, summarize, progress)
 
     def expand(self, keyed_candidates):
         return (

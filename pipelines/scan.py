@@ -5,16 +5,18 @@ export -> ReadExport -> ScoreMessages -> DetectCases -> files + Elasticsearch ->
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
+import os
 import shutil
 import sys
 import time
 from pathlib import Path
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
 from analyzers.cases import stable_id
 from analyzers.rules import load_ruleset
@@ -26,11 +28,13 @@ from pipelines.ingest import detect
 from pipelines.ingest.base import DeadLetter
 from pipelines.options import ChatForensicsOptions
 from pipelines.pdf import check_pdf_support
+from pipelines.progress import Display, Totals, read_tallies, wanted, worker_output_to
 from pipelines.reports import render_reports, summarize
 from pipelines.sinks import elasticsearch as es_sink
 from pipelines.sinks.files import WriteJsonLines, read_jsonl
 
 log = logging.getLogger(__name__)
+LOCAL_WORKERS_MAX = 8
 
 
 class UsageError(ValueError):
@@ -46,9 +50,26 @@ def _by_source(doc: dict):
     return (src.get("path", ""), src.get("pointer", ""), doc.get("reason", ""))
 
 
+def with_local_parallelism(argv: list[str]) -> list[str]:
+    """On the DirectRunner, use every core unless told otherwise: one worker process per core.
+
+    Workers are separate processes (DoFns are pickled to them, heavy objects are built once
+    per process), so the in-memory mode's single thread is no longer the ceiling.
+    """
+    runner = PipelineOptions(argv).view_as(StandardOptions).runner
+    if runner not in (None, "DirectRunner", "direct") or any(a.startswith("--direct_") for a in argv):
+        return argv
+    workers = min(os.cpu_count() or 1, LOCAL_WORKERS_MAX)
+    if workers < 2:
+        return argv
+    quiet_workers = [] if any(a.startswith("--default_sdk_harness_log_level") for a in argv) else [
+        "--default_sdk_harness_log_level=WARNING"]
+    return [*argv, "--direct_running_mode=multi_processing", f"--direct_num_workers={workers}", *quiet_workers]
+
+
 def run(argv: list[str] | None = None) -> int:
     started = time.time()
-    pipeline_options = PipelineOptions(argv)
+    pipeline_options = PipelineOptions(with_local_parallelism(argv or []))
     opts = pipeline_options.view_as(ChatForensicsOptions)
     if not opts.input or not opts.out:
         raise UsageError("chatforensics run needs --input PATH and --out DIR")
@@ -77,12 +98,25 @@ def run(argv: list[str] | None = None) -> int:
         es_config = es_sink.EsConfig.from_env(opts.es_url)
         es_sink.with_retries(es_config, lambda: es_sink.setup(es_config), "install index templates")
 
-    with beam.Pipeline(options=pipeline_options) as p:
-        read = p | "ReadExport" >> ReadExport(archive, reader, context, archive_sha256, opts.batch_size)
+    show = wanted(opts.quiet)
+    progress = work / "progress"
+    progress.mkdir()
+    units = reader.units(archive)
+    totals = Totals(files=len(units), bytes=sum(archive.members()[u].size for u in units))
+    tallies = str(progress) if show else None
+    with contextlib.ExitStack() as stack:
+        terminal = sys.stderr
+        if pipeline_options.view_as(DirectOptions).direct_running_mode == "multi_processing":
+            terminal = stack.enter_context(worker_output_to(work / "workers.log"))
+        if show:
+            stack.enter_context(Display(lambda: read_tallies(progress), totals, stream=terminal))
+        p = stack.enter_context(beam.Pipeline(options=pipeline_options))
+        read = p | "ReadExport" >> ReadExport(archive, reader, context, archive_sha256, opts.batch_size, tallies)
         detected = (
             read.batches
-            | "ScoreMessages" >> ScoreMessages(opts.rules, masked_pii)
-            | "DetectCases" >> DetectCases(ruleset.version, run_id, opts.window_gap, opts.case_gap, summarize)
+            | "ScoreMessages" >> ScoreMessages(opts.rules, masked_pii, tallies)
+            | "DetectCases" >> DetectCases(ruleset.version, run_id, opts.window_gap, opts.case_gap, summarize,
+                                           tallies)
         )
         hits, cases = detected.hits, detected[CASES]
         hits | "WriteHits" >> WriteJsonLines(str(out / "hits.jsonl"), _by_time)
@@ -104,8 +138,7 @@ def run(argv: list[str] | None = None) -> int:
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True))
     shutil.rmtree(work, ignore_errors=True)
     reports = render_reports(out, manifest, pdf=opts.pdf)
-    if not opts.quiet:
-        print_summary(manifest, reports["index"])
+    print_summary(manifest, reports["index"])  # even with --quiet: the one line a run always ends with
     rejected = manifest["counts"]["index_rejected"]
     if rejected:
         print(f"error: Elasticsearch rejected {rejected} document(s); see {out / 'errors.jsonl'}", file=sys.stderr)
