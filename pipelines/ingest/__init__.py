@@ -5,6 +5,7 @@ from __future__ import annotations
 from pipelines.archive import Archive
 from pipelines.ingest.base import Reader
 from pipelines.ingest.discord import DiscordReader
+from pipelines.ingest.gchat import GoogleChatReader
 from pipelines.ingest.lark import LarkReader
 from pipelines.ingest.mattermost import MattermostReader
 from pipelines.ingest.mbox import MboxReader
@@ -14,7 +15,7 @@ from pipelines.ingest.telegram import TelegramReader
 from pipelines.ingest.whatsapp import WhatsAppReader
 
 READERS: dict[str, type[Reader]] = {r.platform: r for r in (
-    SlackReader, LarkReader, TeamsReader, MattermostReader,
+    SlackReader, LarkReader, TeamsReader, MattermostReader, GoogleChatReader,
     TelegramReader, DiscordReader, WhatsAppReader, MboxReader,
 )}
 
