@@ -1,7 +1,7 @@
 from pipelines.ingest.lark import LarkReader
 from tests.conftest import FIXTURES
 from tests.helpers import zip_folder
-from tests.reader_checks import by_id, read_all, scan_counts, slack_demo_still_detected_as_slack, tally
+from tests.readers import by_id, read_all, scan_counts, slack_demo_still_detected_as_slack, tally
 
 EXPORT = FIXTURES / "exports" / "lark" / "feishu-export"
 
