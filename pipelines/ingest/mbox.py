@@ -74,7 +74,7 @@ class MboxReader(Reader):
         return {"archive_name": Path(archive.location).name}, []
 
     def read(self, stream: BinaryIO, member: str, context: dict) -> Iterator[Record]:
-        state = {"threads": {}, "ids": UniqueIds()}
+        state = {"threads": {}, "subjects": {}, "ids": UniqueIds()}
         if member.lower().endswith(".eml"):
             folder = posixpath.dirname(member) or context.get("archive_name", "")
             conversation = {"id": folder, "name": posixpath.basename(folder) or folder, "type": "mailbox"}
@@ -104,12 +104,12 @@ class MboxReader(Reader):
         name, address = email.utils.parseaddr(_header(msg, "From"))
         name = name or _header(msg, "X-From") or address
         subject = _header(msg, "Subject")
-        text = _body_text(msg)
+        text = _body_text(msg).rstrip()
         own_id = _first_id(_header(msg, "Message-ID"))
         message_id = own_id or state["ids"]("noid-" + content_id(raw_date, address, subject, text[:500]))
         references = MESSAGE_ID.findall(_header(msg, "References"))
         in_reply_to = _first_id(_header(msg, "In-Reply-To")) or (references[-1] if references else None)
-        thread_id = _thread(state["threads"], message_id, references or ([in_reply_to] if in_reply_to else []),
+        thread_id = _thread(state, message_id, own_id, references or ([in_reply_to] if in_reply_to else []),
                             subject)
         in_trash = bool(DELETED_FOLDER.search(conversation["name"]) or DELETED_FOLDER.search(_header(msg, "X-Folder")))
         return new_message(
@@ -194,14 +194,20 @@ def _parse_date(raw: str) -> dt.datetime | None:
         return None
 
 
-def _thread(threads: dict[str, str], message_id: str, references: list[str], subject: str) -> str:
-    """The root Message-ID of the References chain; else the normalised subject (Enron has no References)."""
+def _thread(state: dict, message_id: str, own_id: str | None, references: list[str], subject: str) -> str:
+    """The root Message-ID of the References chain. Without References (Enron has none) a mail is its own
+    root unless its subject reads as a reply; then it joins the first root seen with that normalised subject
+    in this file, else the subject itself names the thread."""
+    normalised = " ".join(REPLY_PREFIX.sub("", subject).lower().split())
     if references:
-        root = threads.get(references[0], references[0])
+        root = state["threads"].get(references[0], references[0])
+    elif own_id and not REPLY_PREFIX.match(subject):
+        root = own_id
     else:
-        normalised = " ".join(REPLY_PREFIX.sub("", subject).lower().split())
-        root = f"subject:{normalised}" if normalised else message_id
-    threads.setdefault(message_id, root)  # a later reply that references this mail joins the same thread
+        root = state["subjects"].get(normalised) or (f"subject:{normalised}" if normalised else message_id)
+    state["threads"].setdefault(message_id, root)  # a later mail that references this one joins its thread
+    if normalised:
+        state["subjects"].setdefault(normalised, root)
     return root
 
 
