@@ -48,8 +48,10 @@ test: venv sysdeps es-start
 	$(BIN)/ruff check .
 	CHATFORENSICS_ES_URL=$(ES_URL) $(BIN)/pytest -q
 
+# Speed and memory against baselines; SIZES=100000 for a quick run. Exports are cached in ~/.cache/chatforensics.
+SIZES ?= 100000,1000000
 bench: venv
-	$(BIN)/python -m benchmarks.run
+	CHATFORENSICS_ES_URL=$(ES_URL) $(BIN)/python -m benchmarks.run --sizes $(SIZES)
 
 clean:
 	rm -rf $(DEMO_OUT) .pytest_cache .ruff_cache build *.egg-info
