@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from analyzers.normalize import fold, to_original
 from analyzers.prefilter import Prefilter
-from analyzers.rules import HIDING, Rule, RuleError, RuleSet
+from analyzers.rules import HIDING, NEUTRALIZERS, Rule, RuleError, RuleSet
 
 SENTENCE_END = re.compile(r"[.!?;。！？；\n]+")
 
@@ -120,21 +120,24 @@ class Matcher:
         return kept
 
     def _neutralize(self, kept, folded: str):
-        """Drop hiding matches that a negation (same sentence, before) or a hypothetical (same message) covers."""
-        cues = [(self._rules[m[0]].category, m[3][0]) for m in kept
-                if self._rules[m[0]].category in ("NEGATION", "HYPOTHETICAL")]
-        if not cues:
-            return kept
-        if any(category == "HYPOTHETICAL" for category, _ in cues):
-            return [m for m in kept if self._rules[m[0]].category not in HIDING]
+        """Drop hiding matches that a negation (same sentence, before) or a hypothetical (same message) covers.
+
+        A cue stays in the result only when it cancelled something, so the explanation can name it.
+        """
+        category = {m: self._rules[m[0]].category for m in kept}
+        cues = [m for m in kept if category[m] in NEUTRALIZERS]
+        hiding = [m for m in kept if category[m] in HIDING]
+        if not cues or not hiding:
+            return [m for m in kept if category[m] not in NEUTRALIZERS]
         sentence_of = _sentence_index(folded)
-        negations = [(sentence_of(pos), pos) for _, pos in cues]
-
-        def negated(m) -> bool:
-            start = m[3][0]
-            return any(sentence_of(start) == sent and pos < start for sent, pos in negations)
-
-        return [m for m in kept if self._rules[m[0]].category not in HIDING or not negated(m)]
+        cancelled, used = set(), set()
+        for cue in cues:
+            for m in hiding:
+                hypothetical = category[cue] == "HYPOTHETICAL"
+                if hypothetical or (sentence_of(m[3][0]) == sentence_of(cue[3][0]) and cue[3][0] < m[3][0]):
+                    cancelled.add(m)
+                    used.add(cue)
+        return [m for m in kept if m not in cancelled and (category[m] not in NEUTRALIZERS or m in used)]
 
 
 def _sentence_index(folded: str):

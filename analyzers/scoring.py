@@ -156,7 +156,10 @@ def explain(score: float, speakers_by_category: dict[str, set[str]], window: lis
     parts = []
     for category in sorted(speakers_by_category):
         who = ", ".join(sorted(speakers_by_category[category]))
-        parts.append(f"{category.lower().replace('_', ' ')} ({_quote(window, category)} by {who})")
+        name = category.lower().replace("_", " ")
+        if category in NEUTRALIZERS:
+            name = f"hiding talk set aside as {name}"
+        parts.append(f"{name} ({_quote(window, category)} by {who})")
     n = len(window)
     sentence = f"Score {score:.2f} over {n} message{'s' if n != 1 else ''}: " + "; ".join(parts)
     if not gated:
