@@ -181,13 +181,12 @@ class Archive:
             if posixpath.basename(name).startswith(".") or name.startswith("__MACOSX/"):
                 continue
             reason = self._size_problem(info)
-            if reason is None:
-                total += info.file_size
-                if total > self.limits.max_total_bytes:
-                    reason = "archive exceeds the total uncompressed cap"
+            if reason is None and total + info.file_size > self.limits.max_total_bytes:
+                reason = "archive exceeds the total uncompressed cap"
             if reason:
                 self._refuse(prefix + name, reason)
                 continue
+            total += info.file_size  # only what will be read counts toward the total
             found[prefix + name] = Member(prefix + name, info.file_size, container, info.filename)
         return found
 
