@@ -255,3 +255,14 @@ def test_timeline_merges_shared_context_and_marks_pauses():
     entries = timeline(hits)
     assert [(e["id"], e["number"]) for e in entries] == [("m1", None), ("m2", 1), ("m3", 2), ("m4", None)]
     assert [e["pause"] for e in entries] == [None, None, None, "2 h"]
+
+
+def test_report_from_rerenders_without_the_scan_or_its_manifest(redacted, tmp_path, capsys):
+    for name in ("hits.jsonl", "cases.jsonl"):
+        (tmp_path / name).write_bytes((redacted / name).read_bytes())
+    assert cli(["report", "--from", str(tmp_path)]) == 0
+    case, page = only_case(tmp_path)
+    assert text_of(page.select_one("#summary")) == case["summary"]
+    assert text_of(page.select_one("#header dd.redaction")).startswith("unknown")
+    assert cli(["report", "--from", str(tmp_path / "missing")]) == 2
+    assert "no cases.jsonl" in capsys.readouterr().err
