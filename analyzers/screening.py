@@ -52,10 +52,18 @@ class Screener:
     def screen(self, messages: list[dict]) -> list[dict]:
         """Candidates of one batch (messages of one source file, in file order)."""
         out = []
+        cleaned: dict[int, tuple[str, list[dict]]] = {}
+
+        def clean(j: int) -> tuple[str, list[dict]]:
+            # Presidio is the costly step: a message shared by several windows is cleaned once.
+            if j not in cleaned:
+                cleaned[j] = self._clean(messages[j]["message"]["text"], messages[j]["message"]["language"])
+            return cleaned[j]
+
         for i, message in enumerate(messages):
             if not self.is_candidate(message):
                 continue
-            text, entities = self._clean(message["message"]["text"], message["message"]["language"])
+            text, entities = clean(i)
             matches = self.matcher.match(text)
             if not matches:  # a prefilter term the full matcher rejected (e.g. an anchor alone)
                 continue
@@ -69,7 +77,7 @@ class Screener:
                 "matches": [m.as_dict(msg_id) for m in matches],
                 "weights": {m.rule: self.weights[m.rule] for m in matches},
                 "entities": entities,
-                "context": [self._context(messages[j]) for j in range(lo, hi) if j != i],
+                "context": [self._context(messages[j], clean(j)[0]) for j in range(lo, hi) if j != i],
             })
         return out
 
@@ -90,8 +98,7 @@ class Screener:
             return {**author, "email": "<EMAIL_ADDRESS>"}
         return author
 
-    def _context(self, message: dict) -> dict:
-        text, _ = self._clean(message["message"]["text"], message["message"]["language"])
+    def _context(self, message: dict, text: str) -> dict:
         return {
             "id": message["message"]["id"],
             "author": message["author"]["name"],

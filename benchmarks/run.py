@@ -129,7 +129,7 @@ def elasticsearch_rate(url: str, docs: int) -> dict:
     finally:
         client = Elasticsearch(url)
         client.indices.delete(index=f"{config.prefix}-*", ignore_unavailable=True, allow_no_indices=True)
-        client.indices.delete_index_template(name=f"{config.prefix}-*", ignore=[404])
+        client.options(ignore_status=404).indices.delete_index_template(name=f"{config.prefix}-*")
     return {"docs": docs, "stored": stored, "seconds": seconds, "rate": docs / seconds}
 
 

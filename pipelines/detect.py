@@ -163,7 +163,8 @@ class _Detect(beam.DoFn):
 
     def process(self, element):
         _, candidates = element
-        hits, cases = detect_conversation(list(candidates), self.ruleset_version, self.gap, self.case_gap)
+        hits, cases = detect_conversation(sorted(candidates, key=_arrival), self.ruleset_version, self.gap,
+                                          self.case_gap)
         self.tally.add(hits=len(hits))
         by_case: dict[str, list[dict]] = {}
         for hit in hits:
@@ -175,6 +176,12 @@ class _Detect(beam.DoFn):
             case["ruleset"] = {"version": self.ruleset_version}
             case["summary"] = self.summarize(case, by_case[case["case"]["id"]])
             yield beam.pvalue.TaggedOutput(CASES, case)
+
+
+def _arrival(candidate: dict) -> tuple:
+    """One order for a conversation's candidates whatever order the runner's shuffle delivers them in."""
+    doc = candidate["doc"]
+    return doc["timestamp"]["epoch"], doc["message"]["id"], doc["source"]["path"], doc["source"]["pointer"]
 
 
 class DetectCases(beam.PTransform):
