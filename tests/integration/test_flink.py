@@ -44,7 +44,8 @@ def flink_jar() -> str:
                              capture_output=True, text=True, timeout=600)
     if fetched.returncode != 0:
         # Not a hidden service: the registry does not serve the artifact (see the report in README 'Scale-out').
-        pytest.skip(f"Beam's Flink job server jar is not obtainable here: {fetched.stderr.strip()[-300:]}")
+        missing = [line for line in fetched.stderr.splitlines() if "find artifact" in line] or [fetched.stderr[-300:]]
+        pytest.skip(f"Beam's Flink job server jar is not obtainable here: {missing[0].strip()[:300]}")
     return fetched.stdout.strip()
 
 
