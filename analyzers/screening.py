@@ -49,8 +49,13 @@ class Screener:
             self.prefilter.scan(message["message"]["text"])
         )
 
-    def screen(self, messages: list[dict]) -> list[dict]:
-        """Candidates of one batch (messages of one source file, in file order)."""
+    def screen(self, messages: list[dict], defer_context: bool = False) -> list[dict]:
+        """Candidates of one batch (messages of one source file, in file order).
+
+        defer_context leaves context texts unmasked (marked by their `language`) for `clean_context`
+        to mask once it is known which candidates became hits: Presidio is the costly step, and only
+        hits' context ever leaves the pipeline.
+        """
         out = []
         cleaned: dict[int, tuple[str, list[dict]]] = {}
 
@@ -77,7 +82,8 @@ class Screener:
                 "matches": [m.as_dict(msg_id) for m in matches],
                 "weights": {m.rule: self.weights[m.rule] for m in matches},
                 "entities": entities,
-                "context": [self._context(messages[j], clean(j)[0]) for j in range(lo, hi) if j != i],
+                "context": [self._context(messages[j], None if defer_context else clean(j)[0])
+                            for j in range(lo, hi) if j != i],
             })
         return out
 
@@ -98,11 +104,28 @@ class Screener:
             return {**author, "email": "<EMAIL_ADDRESS>"}
         return author
 
-    def _context(self, message: dict, text: str) -> dict:
-        return {
+    def _context(self, message: dict, text: str | None) -> dict:
+        item = {
             "id": message["message"]["id"],
             "author": message["author"]["name"],
             "time": message["@timestamp"],
             "kind": message["message"]["kind"],
-            "text": text,
+            "text": message["message"]["text"] if text is None else text,
         }
+        if text is None:
+            item["language"] = message["message"]["language"]
+        return item
+
+    def clean_context(self, context: list[dict], cleaned: dict | None = None) -> list[dict]:
+        """Mask context that screen(defer_context=True) left raw; `cleaned` remembers texts across calls."""
+        cleaned = {} if cleaned is None else cleaned
+        out = []
+        for item in context:
+            if "language" not in item:
+                out.append(item)
+                continue
+            key = (item["text"], item["language"])
+            if key not in cleaned:
+                cleaned[key] = self._clean(*key)[0]
+            out.append({**{k: v for k, v in item.items() if k != "language"}, "text": cleaned[key]})
+        return out

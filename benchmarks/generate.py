@@ -20,6 +20,7 @@ import random
 import zipfile
 from pathlib import Path
 
+GENERATOR_VERSION = 2  # part of the cache key: a changed generator never reuses an old export
 CACHE = Path(os.environ.get("CHATFORENSICS_CACHE", Path.home() / ".cache" / "chatforensics")) / "bench"
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 DAYS = 365
@@ -40,10 +41,10 @@ WORDS = (  # noqa: SIM905 - a word list reads better as text
     "invoice report chart query table index cluster node service queue cache config rollout rollback "
     "bug issue feature ui backend frontend mobile android ios tokenizer embedding ranking search "
     "kubernetes terraform grafana kafka spark postgres redis s3 bucket notebook jupyter batch job "
-    "schema migration latency p99 oncall incident postmortem runbook alert pager hiring interview "
+    "schema migration latency p99 oncall sev2 retro runbook alert pager hiring interview "
     "onboarding offsite team manager product roadmap okr demo feedback customer support ticket"
 ).split()
-ZH_WORDS = "今天 明天 会议 上线 发布 测试 数据 报表 需求 评审 周报 客户 模型 训练 集群 延迟 修复 好的 谢谢 收到".split()  # noqa: SIM905
+ZH_WORDS = "今天 明天 会议 上线 发布 测试 数据 报表 需求 讨论 周报 客户 模型 训练 集群 延迟 修复 好的 谢谢 收到".split()  # noqa: SIM905
 EMOJI = [":tada:", ":+1:", ":eyes:", ":white_check_mark:", ":coffee:"]
 
 # Innocent messages that a keyword search would flag: the prefilter lets them through.
@@ -98,7 +99,7 @@ CONCEALMENT = [
 
 def cached_export(messages: int, seed: int) -> Path:
     """The export's ZIP, generated on first use."""
-    target = CACHE / f"slack-{messages}-seed{seed}.zip"
+    target = CACHE / f"slack-{messages}-seed{seed}-v{GENERATOR_VERSION}.zip"
     if not target.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(".zip.partial")

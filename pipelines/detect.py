@@ -107,25 +107,32 @@ def conversation_key(doc: dict) -> str:
     return f"{doc['platform']}\x1f{doc['conversation']['id']}"
 
 
+_SCREENERS = shared.Shared()  # one per process, so screening and context masking share one Screener
+
+
+def _screener(rules_dir: str | None, redact) -> Screener:
+    """spaCy, Presidio and the automaton, built once per worker process and shared by its threads."""
+    def build():
+        return _Holder(Screener(load_ruleset(rules_dir), redact_pii=redact))
+
+    return _SCREENERS.acquire(build, tag=f"screener:{rules_dir}:{redact}").value
+
+
 class _Screen(beam.DoFn):
-    def __init__(self, rules_dir: str | None, redact: bool, progress: str | None = None):
+    def __init__(self, rules_dir: str | None, redact: bool, progress: str | None = None,
+                 defer_context: bool = False):
         self.rules_dir, self.redact, self.progress = rules_dir, redact, progress
-        self._shared = shared.Shared()
+        self.defer_context = defer_context
 
     def setup(self):
-        # spaCy, Presidio and the automaton are built once per worker process and shared by its threads.
-        def build():
-            screener = Screener(load_ruleset(self.rules_dir), redact_pii=self.redact)
-            return _Holder(screener)
-
-        self.screener = self._shared.acquire(build, tag=f"screener:{self.rules_dir}:{self.redact}").value
+        self.screener = _screener(self.rules_dir, self.redact)
         self.tally = Tally.of(self.progress)
 
     def finish_bundle(self):
         self.tally.flush()
 
     def process(self, batch: list[dict]):
-        candidates = self.screener.screen(batch)
+        candidates = self.screener.screen(batch, defer_context=self.defer_context)
         self.tally.add(candidates=len(candidates))
         for candidate in candidates:
             yield conversation_key(candidate["doc"]), candidate
@@ -141,22 +148,28 @@ class _Holder:
 class ScoreMessages(beam.PTransform):
     """Batches in, (conversation key, candidate) out: only messages the rules noticed."""
 
-    def __init__(self, rules_dir: str | None, redact: bool, progress: str | None = None):
+    def __init__(self, rules_dir: str | None, redact: bool, progress: str | None = None,
+                 defer_context: bool = False):
+        """defer_context: leave context unmasked for DetectCases(mask_context=...) to mask on hits only."""
         super().__init__()
         self.rules_dir, self.redact, self.progress = rules_dir, redact, progress
+        self.defer_context = defer_context
 
     def expand(self, batches):
-        return batches | "Screen" >> beam.ParDo(_Screen(self.rules_dir, self.redact, self.progress))
+        return batches | "Screen" >> beam.ParDo(
+            _Screen(self.rules_dir, self.redact, self.progress, self.defer_context))
 
 
 class _Detect(beam.DoFn):
     def __init__(self, ruleset_version: str, run_id: str, gap: float, case_gap: float, summarize,
-                 progress: str | None = None):
+                 progress: str | None = None, mask_context: tuple | None = None):
         self.ruleset_version, self.run_id = ruleset_version, run_id
         self.gap, self.case_gap, self.summarize, self.progress = gap, case_gap, summarize, progress
+        self.mask_context = mask_context
 
     def setup(self):
         self.tally = Tally.of(self.progress)
+        self.screener = _screener(*self.mask_context) if self.mask_context else None
 
     def finish_bundle(self):
         self.tally.flush()
@@ -167,7 +180,9 @@ class _Detect(beam.DoFn):
                                           self.case_gap)
         self.tally.add(hits=len(hits))
         by_case: dict[str, list[dict]] = {}
+        cleaned: dict = {}  # neighbouring hits share context messages
         for hit in hits:
+            hit["context"] = self._masked(hit["context"], cleaned)
             hit["run"] = {"id": self.run_id}
             by_case.setdefault(hit["case"]["id"], []).append(hit)
             yield hit
@@ -176,6 +191,13 @@ class _Detect(beam.DoFn):
             case["ruleset"] = {"version": self.ruleset_version}
             case["summary"] = self.summarize(case, by_case[case["case"]["id"]])
             yield beam.pvalue.TaggedOutput(CASES, case)
+
+    def _masked(self, context: list[dict], cleaned: dict) -> list[dict]:
+        if self.screener is not None:
+            return self.screener.clean_context(context, cleaned)
+        if any("language" in item for item in context):  # never let unmasked context out
+            raise ValueError("context was left unmasked: give DetectCases the screener's mask_context")
+        return context
 
 
 def _arrival(candidate: dict) -> tuple:
@@ -188,9 +210,10 @@ class DetectCases(beam.PTransform):
     """Keyed candidates in; hits (main) and cases (tagged) out."""
 
     def __init__(self, ruleset_version: str, run_id: str, gap: float, case_gap: float, summarize,
-                 progress: str | None = None):
+                 progress: str | None = None, mask_context: tuple | None = None):
+        """mask_context: (rules_dir, redact) of ScoreMessages(defer_context=True), to mask hits' context."""
         super().__init__()
-        self.args = (ruleset_version, run_id, gap, case_gap, summarize, progress)
+        self.args = (ruleset_version, run_id, gap, case_gap, summarize, progress, mask_context)
 
     def expand(self, keyed_candidates):
         return (

@@ -114,9 +114,9 @@ def run(argv: list[str] | None = None) -> int:
         read = p | "ReadExport" >> ReadExport(archive, reader, context, archive_sha256, opts.batch_size, tallies)
         detected = (
             read.batches
-            | "ScoreMessages" >> ScoreMessages(opts.rules, masked_pii, tallies)
+            | "ScoreMessages" >> ScoreMessages(opts.rules, masked_pii, tallies, defer_context=True)
             | "DetectCases" >> DetectCases(ruleset.version, run_id, opts.window_gap, opts.case_gap, summarize,
-                                           tallies)
+                                           tallies, mask_context=(opts.rules, masked_pii))
         )
         hits, cases = detected.hits, detected[CASES]
         hits | "WriteHits" >> WriteJsonLines(str(out / "hits.jsonl"), _by_time)
