@@ -57,8 +57,9 @@ def severity_of(score: float) -> str:
 def windows(signals: list[Signal], gap_seconds: float, max_size: int = 60) -> list[list[Signal]]:
     """Split one conversation's candidate messages into windows.
 
-    Messages of one thread share a window; others join the previous message's
-    window when they are at most `gap_seconds` apart. Windows are cut at `max_size`
+    Messages of one thread share a window; top-level messages (thread roots
+    included) join the previous top-level message's window when they are at most
+    `gap_seconds` apart, so a thread and the channel talk around its root combine. Windows are cut at `max_size`
     so a busy channel cannot glue unrelated talk together.
     """
     ordered = sorted(signals, key=lambda s: (s.timestamp, s.message_id))
@@ -71,9 +72,14 @@ def windows(signals: list[Signal], gap_seconds: float, max_size: int = 60) -> li
         return i
 
     by_thread: dict[str, int] = {}
+    last_top: int | None = None
     for i, s in enumerate(ordered):
-        if i and s.timestamp - ordered[i - 1].timestamp <= gap_seconds:
-            parent[root(i)] = root(i - 1)
+        # Replies belong to their thread only: a busy channel's other threads are other talks.
+        is_reply = bool(s.thread) and s.thread != s.message_id
+        if not is_reply:
+            if last_top is not None and s.timestamp - ordered[last_top].timestamp <= gap_seconds:
+                parent[root(i)] = root(last_top)
+            last_top = i
         if s.thread:
             if s.thread in by_thread:
                 parent[root(i)] = root(by_thread[s.thread])

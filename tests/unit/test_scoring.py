@@ -62,3 +62,9 @@ def test_each_distinct_legitimacy_term_counts():
     two = sig("3", "c", 20, None, "LEGITIMACY")
     two.matches.append({**two.matches[0], "term": "dpa", "start": 5, "end": 8})
     assert assess([*base, two]).score < assess([*base, one]).score
+
+
+def test_replies_of_other_threads_do_not_join_a_window():
+    ws = windows([sig("r1", "a", 0, "r1"), sig("x", "b", 60, "r1"), sig("y", "c", 120, "r9"),
+                  sig("top", "d", 180)], gap_seconds=600)
+    assert [[s.message_id for s in w] for w in ws] == [["r1", "x", "top"], ["y"]]
