@@ -9,6 +9,12 @@ from __future__ import annotations
 
 import unicodedata
 
+# Typographic quotes and dashes fold to ASCII one for one, so "don’t" matches "don't"
+# and offsets stay put.
+PUNCTUATION = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201b": "'", "\u2032": "'", "\u201c": '"',
+                             "\u201d": '"', "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-",
+                             "\u2014": "-", "\u00a0": " ", "\u202f": " "})
+
 
 def fold(text: str) -> tuple[str, list[int] | None]:
     """Return (folded text, offset map). The map is None when offsets are unchanged.
@@ -17,14 +23,14 @@ def fold(text: str) -> tuple[str, list[int] | None]:
     """
     if text.isascii():
         return text.lower(), None
-    whole = unicodedata.normalize("NFKC", text).casefold()
+    whole = unicodedata.normalize("NFKC", text).casefold().translate(PUNCTUATION)
     if len(whole) == len(text):
         # Width folding and case folding of CJK/Latin text keep one char per char.
         return whole, None
     out: list[str] = []
     index: list[int] = []
     for i, ch in enumerate(text):
-        piece = unicodedata.normalize("NFKC", ch).casefold()
+        piece = unicodedata.normalize("NFKC", ch).casefold().translate(PUNCTUATION)
         out.append(piece)
         index.extend([i] * len(piece))
     index.append(len(text))

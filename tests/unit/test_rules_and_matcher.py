@@ -125,3 +125,9 @@ def test_a_bad_token_pattern_is_a_rule_error(tmp_path):
                                         "examples: {match: [x]}}\n")
     problems, summary = check_ruleset(folder)
     assert "conceal.x" in problems[0] and "do not load" in summary
+
+
+def test_typographic_quotes_match_like_ascii(matcher):
+    curly = [(m.rule, m.term) for m in matcher.match("don’t tell anyone")]
+    straight = [(m.rule, m.term.replace("’", "'")) for m in matcher.match("don't tell anyone")]
+    assert curly and [(r, t.replace("’", "'")) for r, t in curly] == straight
