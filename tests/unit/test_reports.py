@@ -84,6 +84,11 @@ def test_case_header_carries_the_case_facts(redacted):
     assert facts["Period (UTC)"] == "2024-05-01 10:00:00 – 2024-05-01 10:03:00"
     assert facts["Flagged messages"] == str(case["hit_count"]) == str(len(jsonl(redacted / "hits.jsonl")))
     assert page.title.string.startswith(case["case"]["id"])
+    hits = jsonl(redacted / "hits.jsonl")
+    rank = {"low": 0, "medium": 1, "high": 2}
+    assert case["severity"] == max((h["detection"]["severity"] for h in hits), key=rank.get)
+    assert case["score"] == max(h["detection"]["score"] for h in hits)
+    assert (case["first_seen"], case["last_seen"]) == (hits[0]["@timestamp"], hits[-1]["@timestamp"])
 
 
 def test_summary_paragraph_is_the_indexed_summary(redacted):
