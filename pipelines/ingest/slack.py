@@ -285,17 +285,27 @@ def _attachment_text(attachments: Any) -> str:
 
 
 def _resolve(text: str, context: dict) -> str:
+    if "<" not in text:  # the hot path: most messages hold no mention or link
+        return html.unescape(text)
     users = context["users"]
-    names = {c["id"]: c["name"] for c in context["conversations"].values()}
 
     def mention(m: re.Match) -> str:
         sigil, ref, label = m.groups()
         if sigil == "@":
             return "@" + (users.get(ref, {}).get("name") or label or ref)
         if sigil == "#":
-            return "#" + (label or names.get(ref, ref))
+            return "#" + (label or _channel_name(context, ref))
         return "@" + (label or ref.split("^")[0])  # <!here>, <!channel>
 
     text = LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})" if m.group(2) else m.group(1), text)
     text = MENTION.sub(mention, text)
     return html.unescape(text)
+
+
+def _channel_name(context: dict, channel_id: str) -> str:
+    """Looked up only for a bare <#C…> mention: a workspace has hundreds of conversations."""
+    name = channel_id
+    for conversation in context["conversations"].values():
+        if conversation["id"] == channel_id:
+            name = conversation["name"]  # the last one wins, as a dict keyed by id would
+    return name
