@@ -35,6 +35,7 @@ from pipelines.sinks.files import WriteJsonLines, read_jsonl
 
 log = logging.getLogger(__name__)
 LOCAL_WORKERS_MAX = 8
+LOCAL_PARALLEL_MIN_BYTES = 32 << 20  # below this (~150k Slack messages) one process finishes first
 
 
 class UsageError(ValueError):
@@ -50,14 +51,17 @@ def _by_source(doc: dict):
     return (src.get("path", ""), src.get("pointer", ""), doc.get("reason", ""))
 
 
-def with_local_parallelism(argv: list[str]) -> list[str]:
+def with_local_parallelism(argv: list[str], input_bytes: int) -> list[str]:
     """On the DirectRunner, use every core unless told otherwise: one worker process per core.
 
     Workers are separate processes (DoFns are pickled to them, heavy objects are built once
-    per process), so the in-memory mode's single thread is no longer the ceiling.
+    per process), so the in-memory mode's single thread is no longer the ceiling. Starting them
+    (each loads Presidio and spaCy) costs seconds, so small exports stay in one process.
     """
     runner = PipelineOptions(argv).view_as(StandardOptions).runner
     if runner not in (None, "DirectRunner", "direct") or any(a.startswith("--direct_") for a in argv):
+        return argv
+    if input_bytes < LOCAL_PARALLEL_MIN_BYTES:
         return argv
     workers = min(os.cpu_count() or 1, LOCAL_WORKERS_MAX)
     if workers < 2:
@@ -69,7 +73,7 @@ def with_local_parallelism(argv: list[str]) -> list[str]:
 
 def run(argv: list[str] | None = None) -> int:
     started = time.time()
-    pipeline_options = PipelineOptions(with_local_parallelism(argv or []))
+    pipeline_options = PipelineOptions(argv)
     opts = pipeline_options.view_as(ChatForensicsOptions)
     if not opts.input or not opts.out:
         raise UsageError("chatforensics run needs --input PATH and --out DIR")
@@ -104,6 +108,7 @@ def run(argv: list[str] | None = None) -> int:
     units = reader.units(archive)
     totals = Totals(files=len(units), bytes=sum(archive.members()[u].size for u in units))
     tallies = str(progress) if show else None
+    pipeline_options = PipelineOptions(with_local_parallelism(argv or [], totals.bytes))
     with contextlib.ExitStack() as stack:
         terminal = sys.stderr
         if pipeline_options.view_as(DirectOptions).direct_running_mode == "multi_processing":

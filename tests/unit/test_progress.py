@@ -69,12 +69,14 @@ def test_progress_only_on_a_terminal_and_never_when_quiet():
     assert not wanted(quiet=False, stream=io.StringIO())
 
 
-def test_local_runs_use_every_core_unless_told_otherwise(monkeypatch):
+def test_large_local_runs_use_every_core_unless_told_otherwise(monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 2)
-    assert "--direct_num_workers=2" in with_local_parallelism(["--input", "x"])
-    assert "--direct_running_mode=multi_processing" in with_local_parallelism(["--runner=DirectRunner"])
-    assert with_local_parallelism(["--direct_num_workers=1"]) == ["--direct_num_workers=1"]
-    assert with_local_parallelism(["--runner=FlinkRunner"]) == ["--runner=FlinkRunner"]
+    large = 1 << 30
+    assert "--direct_num_workers=2" in with_local_parallelism(["--input", "x"], large)
+    assert "--direct_running_mode=multi_processing" in with_local_parallelism(["--runner=DirectRunner"], large)
+    assert with_local_parallelism(["--direct_num_workers=1"], large) == ["--direct_num_workers=1"]
+    assert with_local_parallelism(["--runner=FlinkRunner"], large) == ["--runner=FlinkRunner"]
+    assert with_local_parallelism(["--input", "x"], 1 << 20) == ["--input", "x"]  # workers' start-up would dominate
 
 
 @pytest.mark.parametrize("flags", [[], ["--quiet"]], ids=["not-a-terminal", "quiet"])
