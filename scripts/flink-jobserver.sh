@@ -16,6 +16,6 @@ NAME="beam-runners-flink-${FLINK}-job-server"
 JAR="$CACHE/$NAME-$BEAM.jar"
 if [[ ! -s "$JAR" ]]; then
   mkdir -p "$CACHE"
-  mvn -q dependency:copy -Dartifact="org.apache.beam:${NAME}:${BEAM}" -DoutputDirectory="$CACHE" >&2
+  mvn -B -q dependency:copy -Dartifact="org.apache.beam:${NAME}:${BEAM}" -DoutputDirectory="$CACHE" >&2
 fi
 echo "$JAR"
