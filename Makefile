@@ -8,7 +8,7 @@ ES_URL ?= http://127.0.0.1:$(ES_PORT)
 export ES_PORT
 DEMO_OUT ?= demo-out
 
-.PHONY: venv sysdeps demo test unit lint es-start es-stop es-status bench clean
+.PHONY: venv sysdeps sysdeps-demo demo test unit lint es-start es-stop es-status bench clean
 
 # The venv is rebuilt when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -19,11 +19,15 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
-# Pango + a CJK font (PDF reports) and headless Chromium (report safety test): says how to install what is missing.
+# Pango + a CJK font (PDF reports) and headless Chromium (report safety test): installed when root with
+# apt-get, otherwise the command to install them is printed.
 sysdeps:
-	scripts/check-sysdeps.sh
+	scripts/sysdeps.sh test
 
-es-start:
+sysdeps-demo:
+	scripts/sysdeps.sh demo
+
+es-start: sysdeps-demo
 	$(ES) start
 
 es-stop:
@@ -32,7 +36,7 @@ es-stop:
 es-status:
 	$(ES) status
 
-demo: venv sysdeps es-start
+demo: venv sysdeps-demo es-start
 	CHATFORENSICS_ES_URL=$(ES_URL) $(BIN)/chatforensics run --input examples/slack-demo --out $(DEMO_OUT) --pdf
 	@echo "Reports: $(CURDIR)/$(DEMO_OUT)/reports/index.html"
 	@$(BIN)/python -c "import json;c=json.load(open('$(DEMO_OUT)/manifest.json'))['counts'];print(f\"hits: {c['hits']}  cases: {c['cases']}  messages: {c['messages']}  malformed: {c['malformed']}\")"
