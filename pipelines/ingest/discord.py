@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 
 from pipelines.archive import Archive
 from pipelines.ingest.base import DataError, DeadLetter, Reader, Record, iso_utc, new_message
-from pipelines.ingest.streaming import JSON_ERRORS, as_dict, as_list, build_value, epoch_iso, head_text, json_events
+from pipelines.ingest.parsing import JSON_ERRORS, as_dict, as_list, build_value, epoch_iso, head_text, json_events
 
 CONVERSATION_TYPES = {
     "DirectTextChat": "dm", "DirectGroupTextChat": "group_dm", "GuildPrivateThread": "private",

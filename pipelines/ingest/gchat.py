@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 
 from pipelines.archive import Archive
 from pipelines.ingest.base import DataError, DeadLetter, Reader, Record, iso_utc, new_message
-from pipelines.ingest.jsonio import LATEST_EPOCH, as_dict, as_list, load_json, peek
+from pipelines.ingest.parsing import LATEST_EPOCH, as_dict, as_list, head_text, load_json
 
 MESSAGES_FILE = re.compile(r"(?:^|/)Groups/([^/]+)/messages\.json$")
 TAKEOUT_PATH = "Google Chat/Groups/"
@@ -118,7 +118,7 @@ class GoogleChatReader(Reader):
         files = [n for n in archive.members() if MESSAGES_FILE.search(n)]
         if any(TAKEOUT_PATH in f"/{n}" or n.startswith(TAKEOUT_PATH) for n in files):
             return 0.95
-        if any('"created_date"' in peek(archive, n) and '"creator"' in peek(archive, n) for n in files[:10]):
+        if any('"created_date"' in head_text(archive, n) and '"creator"' in head_text(archive, n) for n in files[:10]):
             return 0.8
         return 0.0
 

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 from pipelines.archive import Archive
 from pipelines.ingest.base import DataError, DeadLetter, Reader, Record, iso_utc, new_message
-from pipelines.ingest.jsonio import as_dict, as_list, epoch_ms, json_lines, load_json, peek
+from pipelines.ingest.parsing import as_dict, as_list, epoch_ms, head_text, json_lines, load_json
 
 MESSAGE_FILE = re.compile(r"\.(json|jsonl|ndjson)$", re.IGNORECASE)
 MESSAGE_MARKERS = ('"msg_type"', '"message_id"', '"create_time"')
@@ -53,13 +53,13 @@ class LarkReader(Reader):
     @classmethod
     def match(cls, archive: Archive) -> float:
         files = _message_files(archive)[:20]
-        if not any(_looks_like_messages(peek(archive, name)) for name in files):
+        if not any(_looks_like_messages(head_text(archive, name)) for name in files):
             return 0.0
         has_metadata = any(_is_metadata(n) for n in archive.members())
         return 0.95 if has_metadata else 0.85
 
     def units(self, archive: Archive) -> list[str]:
-        return [n for n in _message_files(archive) if _looks_like_messages(peek(archive, n))]
+        return [n for n in _message_files(archive) if _looks_like_messages(head_text(archive, n))]
 
     def context(self, archive: Archive) -> tuple[dict, list[DeadLetter]]:
         errors: list[DeadLetter] = []

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 from analyzers.cases import stable_id
 from pipelines.archive import Archive
 from pipelines.ingest.base import DataError, DeadLetter, Reader, Record, iso_utc, new_message
-from pipelines.ingest.jsonio import as_dict, as_list, epoch_ms, json_lines, peek
+from pipelines.ingest.parsing import as_dict, as_list, epoch_ms, head_text, json_lines
 
 CHANNEL_TYPES = {"O": "channel", "P": "private"}
 
@@ -38,7 +38,7 @@ class MattermostReader(Reader):
     @staticmethod
     def _exports(archive: Archive) -> list[str]:
         return [n for n in archive.members() if n.lower().endswith((".jsonl", ".json"))
-                and _is_export(peek(archive, n, 4096))]
+                and _is_export(head_text(archive, n, 4096))]
 
     def units(self, archive: Archive) -> list[str]:
         return self._exports(archive)

@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 from analyzers.normalize import detect_language
 from pipelines.archive import Archive
 from pipelines.ingest.base import DataError, DeadLetter, Merged, Reader, Record, iso_utc, new_message
-from pipelines.ingest.jsonio import as_dict, as_list, epoch_iso, load_json, peek
+from pipelines.ingest.parsing import as_dict, as_list, epoch_iso, head_text, load_json
 
 METADATA = {"chats.json", "channels.json", "teams.json", "users.json"}
 CHAT_TYPES = {"oneOnOne": "dm", "group": "group_dm", "meeting": "group_dm"}
@@ -45,12 +45,12 @@ class TeamsReader(Reader):
 
     @classmethod
     def match(cls, archive: Archive) -> float:
-        if not any(_looks_like_messages(peek(archive, n)) for n in _candidates(archive)[:20]):
+        if not any(_looks_like_messages(head_text(archive, n)) for n in _candidates(archive)[:20]):
             return 0.0
         return 0.9
 
     def units(self, archive: Archive) -> list[str]:
-        return [n for n in _candidates(archive) if _looks_like_messages(peek(archive, n))]
+        return [n for n in _candidates(archive) if _looks_like_messages(head_text(archive, n))]
 
     def context(self, archive: Archive) -> tuple[dict, list[DeadLetter]]:
         errors: list[DeadLetter] = []

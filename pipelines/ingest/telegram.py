@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 
 from pipelines.archive import Archive
 from pipelines.ingest.base import DataError, DeadLetter, Reader, Record, iso_utc, new_message
-from pipelines.ingest.streaming import JSON_ERRORS, as_dict, as_list, build_value, epoch_of, head_text, json_events
+from pipelines.ingest.parsing import JSON_ERRORS, as_dict, as_list, build_value, epoch_of, head_text, json_events
 
 # `chats.list.item.messages.item` and friends: the ijson prefixes of a chat's fields.
 CHAT_FIELD = re.compile(r"^(?:(?P<list>chats|left_chats)\.list\.item\.)?(?P<field>name|type|id|messages\.item)$")

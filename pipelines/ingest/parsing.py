@@ -1,6 +1,6 @@
-"""Helpers the streaming readers (Telegram, Discord, WhatsApp, e-mail) share.
+"""Parsing helpers every reader shares: tolerant decoding, JSON (whole, lines, streamed), times, ids.
 
-Exports can be gigabytes: JSON is walked event by event with ijson and one record is
+Exports can be gigabytes: big JSON is walked event by event with ijson and one record is
 built at a time; text is decoded with replacement so one bad byte never costs a file.
 """
 
@@ -10,6 +10,7 @@ import codecs
 import datetime as dt
 import hashlib
 import io
+import json
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -21,6 +22,36 @@ from pipelines.ingest.base import DataError
 SNIFF_BYTES = 16 << 10
 LATEST_EPOCH = 4102444800  # 2100-01-01: later times are corrupt, not future messages
 JSON_ERRORS = (ijson.JSONError, ijson.IncompleteJSONError, ValueError)
+
+
+def decode(raw: bytes) -> str:
+    """UTF-8 with replacement, a BOM dropped: exports are evidence, never refused for one bad byte."""
+    return raw.decode("utf-8", errors="replace").removeprefix("\ufeff")
+
+
+def load_json(raw: bytes) -> Any:
+    try:
+        return json.loads(decode(raw))
+    except ValueError as exc:
+        raise DataError(f"not valid JSON: {exc}") from None
+
+
+def json_lines(stream: BinaryIO) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value or DataError) for each non-blank line, streamed."""
+    # A raw stream's readline reads byte by byte; buffer it, and detach so the caller's stream stays open.
+    lines = io.BufferedReader(stream, SNIFF_BYTES) if isinstance(stream, io.RawIOBase) else stream
+    try:
+        for number, line in enumerate(lines, start=1):
+            text = decode(line).strip()
+            if not text:
+                continue
+            try:
+                yield number, json.loads(text)
+            except ValueError as exc:
+                yield number, DataError(f"line is not valid JSON: {exc}")
+    finally:
+        if lines is not stream:
+            lines.detach()
 
 
 class Utf8Repair(io.RawIOBase):
@@ -69,7 +100,7 @@ def head_text(archive: Archive, name: str, size: int = SNIFF_BYTES) -> str:
     """The first bytes of a member as text, for cheap format detection; empty when unreadable."""
     try:
         with archive.open(name) as fh:
-            return fh.read(size).decode("utf-8", errors="replace").removeprefix("\ufeff")
+            return decode(fh.read(size))
     except (OSError, UnsafeMember):
         return ""
 
@@ -92,6 +123,17 @@ def epoch_iso(value: Any, what: str = "timestamp") -> float:
     if moment.tzinfo is None:
         raise DataError(f"{what} {value!r} has no time zone")
     return epoch_of(moment, what)
+
+
+def epoch_ms(value: Any, what: str = "time") -> float:
+    """Milliseconds since the epoch (number or numeric string) to seconds."""
+    try:
+        seconds = int(str(value).strip()) / 1000
+    except (TypeError, ValueError):
+        raise DataError(f"missing or invalid {what} {value!r}") from None
+    if not 0 < seconds < LATEST_EPOCH:
+        raise DataError(f"{what} {value!r} is out of range")
+    return seconds
 
 
 def content_id(*parts: str) -> str:
