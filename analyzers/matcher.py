@@ -17,6 +17,7 @@ kept as a match, so the explanation can say why.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from analyzers.normalize import fold, to_original
@@ -77,7 +78,8 @@ class Matcher:
         """The spaCy pipeline of the token patterns (None when no rule has any)."""
         return self._nlp
 
-    def match(self, text: str) -> list[Match]:
+    def match(self, text: str, hidden: Sequence[tuple[int, int]] = ()) -> list[Match]:
+        """Every rule match in `text`; none that overlaps a `hidden` span (e.g. a masked `<API_KEY_OPENAI>`)."""
         folded, offsets = fold(text)
         found: dict[tuple[str, int, int], tuple[int, int]] = {}  # (rule, original span) -> folded span
         woken: set[str] = set()
@@ -93,6 +95,8 @@ class Matcher:
                         self._keep(found, rule_id, offsets, m.start(), m.end())
         if self._nlp is not None and any(self._rules[r].tokens for r in woken):
             self._match_tokens(found, woken, folded, offsets)
+        if hidden:  # a placeholder names what was masked, not what was said
+            found = {k: v for k, v in found.items() if not any(k[1] < e and s < k[2] for s, e in hidden)}
         kept = self._longest_per_rule(found)
         kept = self._neutralize(kept, folded)
         return [Match(rule, self._rules[rule].category, text[s:e], s, e) for rule, s, e, _ in kept]

@@ -7,12 +7,19 @@ cost a few microseconds; only the rest go on to the matchers.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import ahocorasick
 
 from analyzers.normalize import fold
-from analyzers.rules import RuleSet
+from analyzers.rules import HIDING, SUBJECT, RuleSet
+
+# Categories that can make a window score. The others (legitimacy, negation, hypothetical)
+# only qualify what a candidate says, so they never make a message a candidate alone.
+SCORING = SUBJECT + HIDING + ("POLICY_AWARENESS",)
+# An emoji shortcode (:white_check_mark:) is a picture, not words: 'mark' in it is no anchor.
+EMOJI_SHORTCODE = re.compile(r":[a-z0-9_+'\-]*[a-z][a-z0-9_+'\-]*:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +37,7 @@ def _alnum(ch: str) -> bool:
 
 class Prefilter:
     def __init__(self, ruleset: RuleSet):
+        self._scoring = frozenset(r.id for r in ruleset.rules if r.category in SCORING)
         self._automaton = ahocorasick.Automaton()
         entries: dict[str, list[tuple[str, str, bool, bool]]] = {}
         for rule in ruleset.rules:
@@ -49,6 +57,8 @@ class Prefilter:
 
     def scan_folded(self, folded: str) -> list[TermHit]:
         hits: list[TermHit] = []
+        if ":" in folded:  # same length, so offsets stay valid
+            folded = EMOJI_SHORTCODE.sub(lambda m: " " * len(m.group()), folded)
         for end_index, (length, values) in self._automaton.iter(folded):
             start, end = end_index - length + 1, end_index + 1
             left_open = start == 0 or not _alnum(folded[start - 1]) or not _alnum(folded[start])
@@ -65,7 +75,11 @@ class Prefilter:
         return hits
 
     def scan(self, text: str) -> list[TermHit]:
-        """Term hits on the folded text; an empty list means 'not a candidate'."""
+        """Term hits on the folded text, context terms included."""
         if not text:
             return []
         return self.scan_folded(fold(text)[0])
+
+    def scoring(self, hits: list[TermHit]) -> list[TermHit]:
+        """The hits that can make a message a candidate: terms and anchors of scoring rules."""
+        return [h for h in hits if h.rule in self._scoring]

@@ -12,6 +12,7 @@ from collections.abc import Collection
 
 from analyzers.entities import ENTITY_KINDS, PII, SECRET, EntityFinder, redact
 from analyzers.matcher import Matcher
+from analyzers.prefilter import SCORING
 from analyzers.rules import RuleSet
 
 IGNORED_KINDS = ("system", "bot")  # noise is kept in the data, never a signal
@@ -45,9 +46,13 @@ class Screener:
         self.mask_types = frozenset(SECRET_TYPES + pii)
 
     def is_candidate(self, message: dict) -> bool:
+        """The prefilter saw a term or anchor of a scoring rule; context terms alone never make a candidate."""
         return message["message"]["kind"] not in IGNORED_KINDS and bool(
-            self.prefilter.scan(message["message"]["text"])
+            self.prefilter.scoring(self.prefilter.scan(message["message"]["text"]))
         )
+
+    def _scores(self, matches) -> bool:
+        return any(m.category in SCORING for m in matches)
 
     def screen(self, messages: list[dict], defer_context: bool = False) -> list[dict]:
         """Candidates of one batch (messages of one source file, in file order).
@@ -68,9 +73,13 @@ class Screener:
         for i, message in enumerate(messages):
             if not self.is_candidate(message):
                 continue
+            # Matching the raw text first is cheap next to Presidio: an anchor that woke no
+            # pattern, or hiding talk cancelled by a negation, costs no entity scan.
+            if not self._scores(self.matcher.match(message["message"]["text"])):
+                continue
             text, entities = clean(i)
-            matches = self.matcher.match(text)
-            if not matches:  # a prefilter term the full matcher rejected (e.g. an anchor alone)
+            matches = self.matcher.match(text, hidden=[(e["start"], e["end"]) for e in entities if e["masked"]])
+            if not self._scores(matches):
                 continue
             msg_id = message["message"]["id"]
             candidate = {**message, "message": {**message["message"], "text": text,
