@@ -27,7 +27,8 @@ OPENERS = ["morning all", "quick one", "fyi", "heads up", "ok so", "hey team", "
 MIDDLES = ["the deploy to staging is green", "standup moves to 10:30 tomorrow", "lunch order closes at noon",
            "the tokenizer fix is merged", "can someone review PR 4521", "the flaky test is quarantined",
            "book club picks the new novel", "I pushed the dashboard tweaks", "the CI cache was cold again",
-           "latency p99 improved after the index change", "下午三点讨论需求", "周报已经发到邮箱", "明天的发布推迟到周四"]
+           "latency p99 improved after the index change", "下午三点讨论需求", "周报已经发到邮箱",
+           "明天的发布推迟到周四"]
 CLOSERS = ["thanks!", "lmk", "cheers", "see you there", ":tada:", "will update the ticket", "more after lunch", "收到",
            "辛苦了"]
 

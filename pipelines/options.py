@@ -32,4 +32,5 @@ class ChatForensicsOptions(PipelineOptions):
         parser.add_argument("--batch-size", type=int, default=2000,
                             help="messages per pipeline element when a source file is large")
         parser.add_argument("--pdf", action="store_true", help="also render each case report as PDF")
-        parser.add_argument("--quiet", action="store_true", help="no progress line (the one-line summary still ends the run)")
+        parser.add_argument("--quiet", action="store_true",
+                            help="no progress line (the one-line summary still ends the run)")
