@@ -1,9 +1,12 @@
 """From messages to candidates: the funnel, in plain Python.
 
-Every message goes through the prefilter; only those it lets through are matched in
-full and scanned for entities, and only for those are the neighbouring messages
-kept as context. Text leaving this step has its secrets masked (always) and its PII
-masked when redaction is on, and every span refers to the text as it leaves.
+Every message goes through the prefilter; only those with a term of a scoring rule are
+matched in full and scanned for entities, and only for those are the neighbouring
+messages kept as context. A message that only says something innocent-making ("legal
+signed off", "incident report") is passed on as a bare legitimacy signal, with no text
+and no entity scan, so it can still lower the score of the window it falls in. Text
+leaving this step has its secrets masked (always) and its PII masked when redaction is
+on, and every span refers to the text as it leaves.
 """
 
 from __future__ import annotations
@@ -71,11 +74,14 @@ class Screener:
             return cleaned[j]
 
         for i, message in enumerate(messages):
-            if not self.is_candidate(message):
+            if message["message"]["kind"] in IGNORED_KINDS or not self.prefilter.scan(message["message"]["text"]):
                 continue
             # Matching the raw text first is cheap next to Presidio: an anchor that woke no
-            # pattern, or hiding talk cancelled by a negation, costs no entity scan.
-            if not self._scores(self.matcher.match(message["message"]["text"])):
+            # pattern, hiding talk cancelled by a negation, or context terms alone cost no entity scan.
+            raw = self.matcher.match(message["message"]["text"])
+            if not self._scores(raw):
+                if any(m.category == "LEGITIMACY" for m in raw):
+                    out.append(self._legitimacy_signal(message, raw))
                 continue
             text, entities = clean(i)
             matches = self.matcher.match(text, hidden=[(e["start"], e["end"]) for e in entities if e["masked"]])
@@ -95,6 +101,19 @@ class Screener:
                             for j in range(lo, hi) if j != i],
             })
         return out
+
+    def _legitimacy_signal(self, message: dict, matches) -> dict:
+        """What a window needs from an innocent-making message: who, when, which terms; never its text."""
+        msg_id = message["message"]["id"]
+        legit = [m for m in matches if m.category == "LEGITIMACY"]
+        return {
+            "doc": {**message, "message": {**message["message"], "text": "", "edits": []},
+                    "author": self._author(message["author"])},
+            "matches": [m.as_dict(msg_id) for m in legit],
+            "weights": {m.rule: self.weights[m.rule] for m in legit},
+            "entities": [],
+            "context": [],
+        }
 
     def _clean(self, text: str, language: str) -> tuple[str, list[dict]]:
         found = [{**e, "kind": MASK} if e["type"] in self.mask_types else e

@@ -41,13 +41,20 @@ def screener(ruleset):
 
 @pytest.mark.parametrize("text", [
     "deployed :white_check_mark: thanks",  # 'mark' inside an emoji shortcode
-    "the incident postmortem is on Friday",  # context terms only
-    "周五给她准备个生日惊喜",  # context terms only, Chinese
-    "we must never hide where the data came from",  # hiding cancelled by a negation
+    "we must never hide it from anyone",  # hiding cancelled by a negation
     "I'll call you after lunch",  # an anchor that wakes no pattern
 ])
-def test_context_terms_emoji_and_idle_anchors_never_reach_presidio(screener, text):
+def test_emoji_negated_hiding_and_idle_anchors_are_not_candidates(screener, text):
     assert screener.screen(messages(text)) == []
+    assert screener.finder.seen == []
+
+
+@pytest.mark.parametrize("text", ["the incident postmortem is on Friday, cc alice@example.com",
+                                  "周五给她准备个生日惊喜"])
+def test_context_terms_alone_give_a_bare_legitimacy_signal_without_presidio(screener, text):
+    [signal] = screener.screen(messages(text))
+    assert {m["category"] for m in signal["matches"]} == {"LEGITIMACY"}
+    assert signal["doc"]["message"]["text"] == "" and signal["context"] == [] and signal["entities"] == []
     assert screener.finder.seen == []
 
 
