@@ -7,7 +7,9 @@ each window is scored as a whole:
 
 * every distinct rule counts once, at its weight, combined as a noisy-OR;
 * a window reaches medium or high only when hiding (concealment, evasion, secrecy)
-  and its subject (a third-party API, or its data by two kinds of evidence) both appear in it;
+  and its subject both appear in it: a third-party API; or its data by two kinds of
+  evidence; or model data and concealment of where data came from (provenance words,
+  or claims of another origin), since hiding the origin is itself the subject;
 * legitimacy signals (sign-off, PII masking, approval) pull the score down, each
   distinct term of a legitimacy rule counting (up to three);
 * more speakers agreeing push it up a little.
@@ -24,6 +26,8 @@ UNGATED_CAP = 0.39  # below medium: no hiding tied to a vendor API in this windo
 MIN_HIT_SCORE = 0.3
 LEGIT_TERMS_PER_RULE = 3
 SPEAKER_BONUS = 0.05  # per extra speaker who adds a scoring signal
+# Rules (by id prefix, so each language's variant counts) that say the talk is about where data came from.
+ORIGIN_RULES = ("data.provenance", "conceal.claim_origin")
 
 
 @dataclass
@@ -141,12 +145,16 @@ def assess(window: list[Signal]) -> Assessment:
 
 
 def _names_the_subject(best: dict[str, tuple[float, str]]) -> bool:
-    """A vendor API is named, or its data is, by two different kinds of evidence (e.g. outputs and distillation).
+    """A vendor API is named, or its data is, by two different kinds of evidence (e.g. outputs and distillation),
+    or model data is there and concealment is about its origin ("keep the lineage vague", "don't name the model").
 
     One generic data word ("dataset", "corpus") is not enough to tie hiding talk to a vendor.
     """
     categories = [category for _, category in best.values()]
-    return "THIRD_PARTY_API" in categories or categories.count("API_DATA") >= 2
+    if "THIRD_PARTY_API" in categories or categories.count("API_DATA") >= 2:
+        return True
+    about_origin = any(rule.startswith(ORIGIN_RULES) for rule in best)
+    return about_origin and "API_DATA" in categories and "CONCEALMENT" in categories
 
 
 def _quote(window: list[Signal], category: str, limit: int = 2) -> str:
