@@ -131,3 +131,51 @@ def test_typographic_quotes_match_like_ascii(matcher):
     curly = [(m.rule, m.term) for m in matcher.match("don’t tell anyone")]
     straight = [(m.rule, m.term.replace("’", "'")) for m in matcher.match("don't tell anyone")]
     assert curly and [(r, t.replace("’", "'")) for r, t in curly] == straight
+
+
+@pytest.mark.parametrize("text, rule", [
+    # vendors referred to without a name
+    ("most of it came from the upstream provider", "api.euphemism"),
+    ("the teacher's logits are cached on the shared disk", "api.euphemism"),
+    ("that endpoint we're not allowed to use is half the price", "api.euphemism"),
+    ("honestly it reads like you-know-who wrote it", "api.euphemism"),
+    ("先拿人家的接口跑一批", "api.euphemism_zh"),
+    # where data came from
+    ("the buyer will ask about data lineage", "data.provenance"),
+    ("客户要看数据出处", "data.provenance_zh"),
+    # claims of another origin, omissions
+    ("we can just say our contractors wrote them", "conceal.relabel"),
+    ("label the whole batch as in-house", "conceal.relabel"),
+    ("make them read like humans wrote them", "conceal.claim_origin"),
+    ("ship the writeup without naming the vendor", "conceal.claim_origin"),
+    ("please don't write the source in the ticket", "conceal.claim_origin"),
+    ("cut the generator details out of the appendix", "conceal.claim_origin"),
+    # evasion through other accounts, entities, books and proxies
+    ("we could shard the calls over five orgs", "evade.accounts"),
+    ("use the subsidiary's account for the big batch", "evade.accounts"),
+    ("bill it under consulting this quarter", "evade.accounts"),
+    ("tunnel the batch through a vpn in another region", "evade.accounts"),
+    # secrecy
+    ("going to nuke my messages after lunch", "secrecy.offline"),
+    ("let's jump on a call instead of typing", "secrecy.offline"),
+    ("keep finance out of this one", "secrecy.offline"),
+])
+def test_indirect_talk_is_recognised(matcher, text, rule):
+    assert rule in rules_of(matcher, text)
+
+
+@pytest.mark.parametrize("text", [
+    "the teacher's lounge is closed on friday",
+    "make it look like the figma mock",
+    "don't put secrets in the ticket, use the vault",
+    "keep credentials out of the repo",
+    "rotate the keys and split the work across two sprints",
+    "route traffic through the reverse proxy",
+    "expense the offsite dinner",
+    "delete the duplicate messages from the table",
+    "say hi to the public speaking club",
+    "tell them the web app is back",
+])
+def test_everyday_lookalikes_of_indirect_talk_stay_out(matcher, text):
+    hiding = {"conceal", "evade", "secrecy"}
+    assert not {r for r in rules_of(matcher, text) if r.split(".")[0] in hiding or r == "api.euphemism"}, text

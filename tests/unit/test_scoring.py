@@ -1,3 +1,5 @@
+import pytest
+
 from analyzers.scoring import Signal, assess, windows
 
 
@@ -68,3 +70,32 @@ def test_replies_of_other_threads_do_not_join_a_window():
     ws = windows([sig("r1", "a", 0, "r1"), sig("x", "b", 60, "r1"), sig("y", "c", 120, "r9"),
                   sig("top", "d", 180)], gap_seconds=600)
     assert [[s.message_id for s in w] for w in ws] == [["r1", "x", "top"], ["y"]]
+
+
+def ruled(mid, author, t, rule, category):
+    """A signal with one match of a named rule (the origin gate looks at rule ids)."""
+    match = {"rule": rule, "category": category, "term": rule, "message_id": mid, "start": 0, "end": 1}
+    return Signal(mid, author, t, None, [match], {rule: 0.45})
+
+
+@pytest.mark.parametrize("data_rule, hiding_rule, hiding_category", [
+    ("data.provenance", "conceal.sanitize_source", "CONCEALMENT"),  # "scrub the lineage" with model data
+    ("data.provenance_zh", "conceal.whitewash_zh", "CONCEALMENT"),
+    ("data.model_outputs", "conceal.claim_origin", "CONCEALMENT"),  # "don't name the model" over its outputs
+])
+def test_concealing_where_model_data_came_from_is_tied_to_its_subject(data_rule, hiding_rule, hiding_category):
+    verdict = assess([ruled("1", "a", 0, data_rule, "API_DATA"), ruled("2", "b", 10, hiding_rule, hiding_category)])
+    assert verdict.gated and verdict.severity != "low"
+
+
+@pytest.mark.parametrize("signals", [
+    # origin words with secrecy or evasion, but no concealment: not enough without a vendor
+    [("data.provenance", "API_DATA"), ("secrecy.offline", "SECRECY"), ("evade.accounts", "EVASION")],
+    # concealment of an origin with no model data in the window
+    [("conceal.claim_origin", "CONCEALMENT"), ("secrecy.offline", "SECRECY")],
+    # one data word and concealment that says nothing about origin
+    [("data.training_use", "API_DATA"), ("conceal.sanitize_source", "CONCEALMENT")],
+])
+def test_origin_talk_needs_data_and_concealment_together(signals):
+    verdict = assess([ruled(str(i), "a", i, rule, category) for i, (rule, category) in enumerate(signals)])
+    assert not verdict.gated and verdict.severity == "low"
