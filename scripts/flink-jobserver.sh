@@ -69,7 +69,7 @@ EOF
 # Manifest lines are limited to 72 bytes: Class-Path is folded into continuation lines (leading space).
 write_launcher() {
   local manifest=$CACHE/manifest.txt jars
-  jars=$(cd "$CACHE/lib" && ls -- *.jar | sed 's|^|lib/|' | tr '\n' ' ')
+  jars=$(cd "$CACHE/lib" && printf 'lib/%s ' *.jar)
   {
     echo "Main-Class: org.apache.beam.runners.flink.FlinkJobServerDriver"
     printf 'Class-Path: %s\n' "$jars" | fold -b -w 70 | sed '2,$s/^/ /'
@@ -84,7 +84,7 @@ fetch() {
     need java; need jar; need mvn
     mkdir -p "$CACHE"
     write_pom
-    rm -rf "$CACHE/lib"
+    rm -rf "${CACHE:?}/lib"
     echo "flink-jobserver: resolving Beam $BEAM Flink $FLINK runner from Maven into $CACHE" >&2
     if ! mvn -B -f "$CACHE/pom.xml" dependency:copy-dependencies -DoutputDirectory="$CACHE/lib" \
         >"$CACHE/mvn.log" 2>&1; then
