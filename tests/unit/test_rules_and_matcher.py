@@ -175,6 +175,13 @@ def test_indirect_talk_is_recognised(matcher, text, rule):
     "delete the duplicate messages from the table",
     "say hi to the public speaking club",
     "tell them the web app is back",
+    "keep a paper trail for the audit",
+    "don't cc the whole team, just me",
+    "update the billing contact on the org",
+    "tie it back to the OKRs",
+    "that's the line that throws",
+    "so latency doesn't spike again",
+    "重复数据已删，写上自己的名字",
 ])
 def test_everyday_lookalikes_of_indirect_talk_stay_out(matcher, text):
     hiding = {"conceal", "evade", "secrecy"}
