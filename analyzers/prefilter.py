@@ -37,7 +37,6 @@ def _alnum(ch: str) -> bool:
 
 class Prefilter:
     def __init__(self, ruleset: RuleSet):
-        self._scoring = frozenset(r.id for r in ruleset.rules if r.category in SCORING)
         self._automaton = ahocorasick.Automaton()
         entries: dict[str, list[tuple[str, str, bool, bool]]] = {}
         for rule in ruleset.rules:
@@ -79,7 +78,3 @@ class Prefilter:
         if not text:
             return []
         return self.scan_folded(fold(text)[0])
-
-    def scoring(self, hits: list[TermHit]) -> list[TermHit]:
-        """The hits that can make a message a candidate: terms and anchors of scoring rules."""
-        return [h for h in hits if h.rule in self._scoring]

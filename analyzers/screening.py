@@ -11,6 +11,7 @@ on, and every span refers to the text as it leaves.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection
 
 from analyzers.entities import ENTITY_KINDS, PII, SECRET, EntityFinder, redact
@@ -47,12 +48,7 @@ class Screener:
         self.finder = finder if finder is not None else EntityFinder()
         pii = PII_TYPES if redact_pii is True else tuple(redact_pii or ())
         self.mask_types = frozenset(SECRET_TYPES + pii)
-
-    def is_candidate(self, message: dict) -> bool:
-        """The prefilter saw a term or anchor of a scoring rule; context terms alone never make a candidate."""
-        return message["message"]["kind"] not in IGNORED_KINDS and bool(
-            self.prefilter.scoring(self.prefilter.scan(message["message"]["text"]))
-        )
+        self._identities: dict[str, str] = {}  # author ids/names and conversation names, masked once
 
     def _scores(self, matches) -> bool:
         return any(m.category in SCORING for m in matches)
@@ -90,7 +86,8 @@ class Screener:
             msg_id = message["message"]["id"]
             candidate = {**message, "message": {**message["message"], "text": text,
                                                 "edits": self._clean_edits(message["message"])},
-                         "author": self._author(message["author"])}
+                         "author": self._author(message["author"]),
+                         "conversation": self._conversation(message["conversation"])}
             lo, hi = max(0, i - CONTEXT_RADIUS), min(len(messages), i + CONTEXT_RADIUS + 1)
             out.append({
                 "doc": candidate,
@@ -108,7 +105,8 @@ class Screener:
         legit = [m for m in matches if m.category == "LEGITIMACY"]
         return {
             "doc": {**message, "message": {**message["message"], "text": "", "edits": []},
-                    "author": self._author(message["author"])},
+                    "author": self._author(message["author"]),
+                    "conversation": self._conversation(message["conversation"])},
             "matches": [m.as_dict(msg_id) for m in legit],
             "weights": {m.rule: self.weights[m.rule] for m in legit},
             "entities": [],
@@ -126,16 +124,32 @@ class Screener:
         return [{**edit, "text": self._clean(edit["text"], message["language"])[0]} if edit.get("text") else edit
                 for edit in message["edits"]]
 
+    def _identity(self, value):
+        """A name or id as it may leave the pipeline: some exports use an e-mail address or a phone
+        number as the author's id or name (mail, Google Chat, unsaved WhatsApp contacts)."""
+        if not isinstance(value, str) or not value:
+            return value
+        if value not in self._identities:
+            masked = self._clean(value, "en")[0]
+            # A short hash keeps two masked people apart without saying who they are.
+            digest = hashlib.sha256(value.encode()).hexdigest()[:8]
+            self._identities[value] = masked if masked == value else f"{masked}#{digest}"
+        return self._identities[value]
+
     def _author(self, author: dict) -> dict:
-        """Names stay (who said what is the evidence); an author's e-mail is PII like any other."""
+        """Names stay (who said what is the evidence); e-mail addresses and phone numbers in them do not."""
+        masked = {**author, "id": self._identity(author.get("id")), "name": self._identity(author.get("name"))}
         if author.get("email") and "EMAIL_ADDRESS" in self.mask_types:
-            return {**author, "email": "<EMAIL_ADDRESS>"}
-        return author
+            masked["email"] = "<EMAIL_ADDRESS>"
+        return masked
+
+    def _conversation(self, conversation: dict) -> dict:
+        return {**conversation, "name": self._identity(conversation.get("name"))}
 
     def _context(self, message: dict, text: str | None) -> dict:
         item = {
             "id": message["message"]["id"],
-            "author": message["author"]["name"],
+            "author": self._identity(message["author"]["name"]),
             "time": message["@timestamp"],
             "kind": message["message"]["kind"],
             "text": message["message"]["text"] if text is None else text,

@@ -13,11 +13,14 @@ KEY = "sk-proj-Ab3dE5gH7jK9mN1pQ3rS5tU7vW9xY1zA3bC5dE7fG9hJ1kL3"
 class CountingFinder:
     """An EntityFinder stand-in that records which texts were sent to it (Presidio is the costly step)."""
 
+    IDENTITIES = ("U1", "alice", "ml")  # author id and name, conversation name: masked once per worker
+
     def __init__(self):
         self.seen: list[str] = []
 
     def find(self, text, language):
-        self.seen.append(text)
+        if text not in self.IDENTITIES:
+            self.seen.append(text)
         start = text.find(KEY)
         return [{"type": "API_KEY_OPENAI", "score": 1.0, "start": start, "end": start + len(KEY)}] if start >= 0 else []
 
@@ -83,3 +86,20 @@ def test_the_matcher_drops_matches_inside_hidden_spans(ruleset):
     assert "api.vendor_openai" in {m.rule for m in matcher.match(text)}
     assert "api.vendor_openai" not in {m.rule for m in matcher.match(text, hidden=hidden)}
     assert "conceal.sanitize_source" in {m.rule for m in matcher.match(text, hidden=hidden)}
+
+
+def test_an_address_used_as_author_or_conversation_name_is_masked_but_people_stay_apart(ruleset):
+    class AddressFinder:
+        def find(self, text, language):
+            at = text.find("@")
+            return [{"type": "EMAIL_ADDRESS", "score": 1.0, "start": 0, "end": len(text)}] if at > 0 else []
+
+    screener = Screener(ruleset, finder=AddressFinder())
+    batch = messages("we scrub the source tags from the gpt-4o outputs", "ok, scrub the openai tags")
+    batch[0]["author"] = {"id": "a@corp.example", "name": "a@corp.example", "email": "a@corp.example"}
+    batch[1]["author"] = {"id": "b@corp.example", "name": "b@corp.example", "email": None}
+    batch[0]["conversation"]["name"] = "DM: a@corp.example, b@corp.example"
+    docs = [c["doc"] for c in screener.screen(batch)]
+    assert all("corp.example" not in repr(doc["author"]) + doc["conversation"]["name"] for doc in docs)
+    assert docs[0]["author"]["name"].startswith("<EMAIL_ADDRESS>#")
+    assert docs[0]["author"]["name"] != docs[1]["author"]["name"]
