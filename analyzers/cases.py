@@ -28,6 +28,21 @@ def _epoch(iso: str) -> float:
     return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
+def _unique_ids(candidates: list[dict]) -> list[dict]:
+    """Two records with one message id (a resent mail, an export quirk) stay two pieces of evidence."""
+    seen: dict[str, int] = {}
+    out = []
+    for c in candidates:
+        mid = c["doc"]["message"]["id"]
+        seen[mid] = seen.get(mid, 0) + 1
+        if seen[mid] > 1:
+            new = f"{mid}#{seen[mid]}"
+            c = {**c, "doc": {**c["doc"], "message": {**c["doc"]["message"], "id": new}},
+                 "matches": [{**m, "message_id": new} for m in c["matches"]]}
+        out.append(c)
+    return out
+
+
 def detect_conversation(
     candidates: list[dict],
     ruleset_version: str,
@@ -35,6 +50,7 @@ def detect_conversation(
     case_gap_seconds: float = 86400,
 ) -> tuple[list[dict], list[dict]]:
     """(hits, cases) for the candidates of one conversation; cases lack their summary."""
+    candidates = _unique_ids(candidates)
     by_id = {c["doc"]["message"]["id"]: c for c in candidates}
     signals = [
         Signal(

@@ -181,6 +181,9 @@ class Archive:
             if posixpath.basename(name).startswith(".") or name.startswith("__MACOSX/"):
                 continue
             reason = self._size_problem(info)
+            if reason is None and prefix + name in found:
+                # Two entries, one path: one would vanish unseen; say so instead.
+                reason = "duplicate member path (one of them is refused)"
             if reason is None and total + info.file_size > self.limits.max_total_bytes:
                 reason = "archive exceeds the total uncompressed cap"
             if reason:

@@ -44,7 +44,7 @@ class _ReadMember(beam.DoFn):
                  "malformed": 0}
         batch: list[dict] = []
         custody = {"archive_sha256": self.archive_sha256}
-        hashing = None
+        hashing, hashed = None, False
         try:
             with self.archive.open(member) as raw:
                 hashing = HashingReader(raw)
@@ -65,6 +65,7 @@ class _ReadMember(beam.DoFn):
                             yield batch
                             batch = []
                 hashing.drain()
+                hashed = True
         except Exception as exc:  # noqa: BLE001 - a broken or hostile file must not stop the run
             log.warning("%s: %s", member, exc)
             stats["records"] += 1
@@ -75,10 +76,20 @@ class _ReadMember(beam.DoFn):
         if batch:
             self.tally.add(messages=len(batch))
             yield batch
-        if hashing is not None:
+        if hashed:
             stats["sha256"], stats["bytes"] = hashing.hexdigest(), hashing.bytes
+        else:
+            stats["sha256"], stats["bytes"] = self._rehash(member)
         self.tally.add(files=1, bytes=stats.get("bytes", 0))
         yield beam.pvalue.TaggedOutput(STATS, stats)
+
+
+    def _rehash(self, member: str) -> tuple[str | None, int]:
+        """The parser gave up half-way: hash the whole member afresh; None when it cannot be read at all."""
+        try:
+            return self.archive.member_sha256(member), self.archive.members()[member].size
+        except Exception:  # noqa: BLE001 - e.g. a zip bomb stopped; the reason is already in errors
+            return None, 0
 
 
 class ReadExport(beam.PTransform):

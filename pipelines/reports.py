@@ -136,7 +136,13 @@ def render_reports(out_dir: str | Path, manifest: dict | None = None, pdf: bool 
     env = environment()
     common = {"manifest": manifest, "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
               "tool_version": __version__, "redaction": redaction_note(manifest)}
-    (out / "reports" / "cases").mkdir(parents=True, exist_ok=True)
+    folder = out / "reports" / "cases"
+    folder.mkdir(parents=True, exist_ok=True)
+    # Pages of an earlier run (perhaps unredacted) must not sit beside this run's index.
+    current = {Path(c["report"]["path"]).stem for c in cases}
+    for stale in folder.iterdir():
+        if stale.suffix in (".html", ".pdf") and stale.stem not in current:
+            stale.unlink()
     pages = []
     for case in cases:
         case_hits = sorted(hits_by_case.get(case["case"]["id"], []),

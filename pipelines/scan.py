@@ -6,7 +6,6 @@ export -> ReadExport -> ScoreMessages -> DetectCases -> files + Elasticsearch ->
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import logging
 import os
@@ -25,7 +24,7 @@ from pipelines import __version__
 from pipelines.archive import Archive
 from pipelines.detect import CASES, ERRORS, STATS, DetectCases, ReadExport, ScoreMessages
 from pipelines.ingest import detect
-from pipelines.ingest.base import DeadLetter
+from pipelines.ingest.base import DeadLetter, iso_utc
 from pipelines.options import ChatForensicsOptions
 from pipelines.pdf import check_pdf_support
 from pipelines.progress import Display, Totals, read_tallies, wanted, worker_output_to
@@ -91,8 +90,11 @@ def run(argv: list[str] | None = None) -> int:
     context, metadata_errors = reader.context(archive)
     archive_sha256 = archive.sha256()
     ruleset = load_ruleset(opts.rules)
+    # Everything that changes what a run produces is in its id, so re-indexing with other settings
+    # never mixes two runs' documents under one id.
     run_id = "run-" + stable_id(archive_sha256, ruleset.version, __version__, reader.platform,
-                                f"redact={','.join(masked_pii)}", length=16)
+                                f"redact={','.join(masked_pii)}", f"gap={opts.window_gap}",
+                                f"case_gap={opts.case_gap}", f"batch={opts.batch_size}", length=16)
     upfront_errors = [e.as_dict(reader.platform, archive_sha256) for e in metadata_errors] + [
         DeadLetter(name, "", reason).as_dict(reader.platform, archive_sha256) for name, reason in archive.refused
     ]
@@ -136,7 +138,8 @@ def run(argv: list[str] | None = None) -> int:
         (tuple(error_sources) | "AllErrors" >> beam.Flatten()
          | "WriteErrors" >> WriteJsonLines(str(out / "errors.jsonl"), _by_source))
 
-    manifest = build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, started, work)
+    manifest = build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, started, work,
+                              upfront_errors)
     if es_config:
         verify_index(es_config, manifest, read_jsonl(out / "errors.jsonl"))
         es_sink.index_run(es_config, manifest)
@@ -163,7 +166,7 @@ def masked_pii_types(opts) -> tuple[str, ...]:
         raise UsageError(f"--redact-kinds: {exc}") from exc
 
 
-def build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, started, work) -> dict:
+def build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, started, work, upfront_errors) -> dict:
     out = Path(opts.out)
     members = read_jsonl(work / "members.jsonl")
     read_paths = {m["path"] for m in members}
@@ -173,7 +176,7 @@ def build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, start
                             "parser": None, "records": 0, "messages": 0, "merged": 0, "malformed": 0})
     members.sort(key=lambda m: m["path"])
     errors = read_jsonl(out / "errors.jsonl")
-    upfront = sum(1 for e in errors if e.get("stage") != "index" and e["source"]["path"] not in read_paths)
+    upfront = len(upfront_errors)
     rejected = sum(1 for e in errors if e.get("stage") == "index")
     counts = {
         "records": sum(m["records"] for m in members) + upfront,
@@ -187,7 +190,7 @@ def build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, start
     finished = time.time()
     return {
         "run": {"id": run_id},
-        "@timestamp": _iso(started),
+        "@timestamp": iso_utc(started),
         "tool": {"name": "chatforensics", "version": __version__},
         "ruleset": {"version": ruleset.version, "packs": ruleset.packs},
         "input": {"path": archive.location, "sha256": archive_sha256, "kind": archive.kind},
@@ -197,7 +200,8 @@ def build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, start
         "redact_kinds": list(masked_pii_types(opts)),
         "counts": counts,
         "members": members,
-        "timings": {"started": _iso(started), "finished": _iso(finished), "seconds": round(finished - started, 3)},
+        "timings": {"started": iso_utc(started), "finished": iso_utc(finished),
+                    "seconds": round(finished - started, 3)},
         "elasticsearch": {"indexed": not opts.no_index},
     }
 
@@ -223,8 +227,3 @@ def print_summary(manifest: dict, report_index: Path) -> None:
         f"{c['malformed']} malformed, {c['hits']} hits, {c['cases']} cases in {manifest['timings']['seconds']:.1f}s"
         f" -> {report_index}"
     )
-
-
-def _iso(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-

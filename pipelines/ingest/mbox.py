@@ -106,7 +106,9 @@ class MboxReader(Reader):
         subject = _header(msg, "Subject")
         text = _body_text(msg).rstrip()
         own_id = _first_id(_header(msg, "Message-ID"))
-        message_id = own_id or state["ids"]("noid-" + content_id(raw_date, address, subject, text[:500]))
+        # A Message-ID seen twice in a mailbox (copies, resends) must not make two records one.
+        message_id = state["ids"](own_id) if own_id else state["ids"](
+            "noid-" + content_id(raw_date, address, subject, text[:500]))
         references = MESSAGE_ID.findall(_header(msg, "References"))
         in_reply_to = _first_id(_header(msg, "In-Reply-To")) or (references[-1] if references else None)
         thread_id = _thread(state, message_id, own_id, references or ([in_reply_to] if in_reply_to else []),

@@ -149,6 +149,8 @@ class SlackReader(Reader):
                 message = self._message({**inner, "subtype": item["subtype"]}, member, pointer, conversation,
                                         context)
                 message["message"]["deleted"] = item["subtype"] == "message_deleted"
+                # Its own id: the original (same ts) may be read from another day file.
+                message["message"]["id"] = f"{inner.get('ts')}~{item.get('ts')}"
                 return message
             raise DataError(f"{item['subtype']} event without the message it changes")
         when = _epoch(item.get("ts"))

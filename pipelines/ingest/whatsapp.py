@@ -142,7 +142,8 @@ class WhatsAppReader(Reader):
                  ids: UniqueIds) -> dict:
         raw_first = lines[0]
         if raw_first is None:
-            raise DataError("text before the first message line: " + " ".join(lines[1:])[:200])
+            # The pointer locates the text in the archive; its words stay out of errors.jsonl (secrets, PII).
+            raise DataError(f"{sum(len(line) for line in lines[1:])} characters of text before the first message line")
         header = HEADER.match(clean(raw_first))
         when, raw_time = _time(header, order)
         rest = "\n".join([header["rest"], *(clean(line) for line in lines[1:])]).rstrip()

@@ -175,3 +175,19 @@ def test_readers_never_raise_on_mutated_input(case):
     records = list(reader_class().read(io.BytesIO(data), name, context))
     assert time.monotonic() - started < 2
     assert all(isinstance(r, dict | Merged | DeadLetter) for r in records)
+
+
+def test_a_duplicate_member_name_is_refused_not_silently_merged(tmp_path):
+    import warnings
+    import zipfile
+
+    from pipelines.archive import Archive
+
+    target = tmp_path / "dup.zip"
+    with warnings.catch_warnings(), zipfile.ZipFile(target, "w") as zf:
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name, which is the point
+        zf.writestr("general/2024-05-01.json", "[]")
+        zf.writestr("general/./2024-05-01.json", "[1]")
+    archive = Archive(target)
+    assert list(archive.members()) == ["general/2024-05-01.json"]
+    assert archive.refused == [("general/2024-05-01.json", "duplicate member path (one of them is refused)")]

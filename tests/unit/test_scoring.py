@@ -99,3 +99,19 @@ def test_concealing_where_model_data_came_from_is_tied_to_its_subject(data_rule,
 def test_origin_talk_needs_data_and_concealment_together(signals):
     verdict = assess([ruled(str(i), "a", i, rule, category) for i, (rule, category) in enumerate(signals)])
     assert not verdict.gated and verdict.severity == "low"
+
+
+def test_two_records_with_one_message_id_stay_two_hits():
+    from analyzers.cases import detect_conversation
+
+    def candidate(author, text_rule, category, t):
+        doc = {"platform": "mbox", "conversation": {"id": "c", "name": "c", "type": "channel"},
+               "message": {"id": "dup@x", "text": "t"}, "author": {"id": author, "name": author},
+               "thread": {"id": None}, "timestamp": {"epoch": t}, "@timestamp": f"2024-05-01T10:00:0{int(t)}.000Z"}
+        match = {"rule": text_rule, "category": category, "term": "x", "message_id": "dup@x", "start": 0, "end": 1}
+        return {"doc": doc, "matches": [match], "weights": {text_rule: 0.6}, "entities": [], "context": []}
+
+    hits, _ = detect_conversation([candidate("a", "api.x", "THIRD_PARTY_API", 1),
+                                   candidate("b", "conceal.x", "CONCEALMENT", 2)], "v")
+    assert sorted(h["author"]["name"] for h in hits) == ["a", "b"]
+    assert len({h["hit"]["id"] for h in hits}) == 2
