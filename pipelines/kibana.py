@@ -16,7 +16,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SAVED_OBJECTS = Path(__file__).resolve().parents[1] / "kibana" / "saved_objects.ndjson"
+# kibana/ ships inside the package through the pipelines/kibana_objects link, so a wheel install has it too.
+SAVED_OBJECTS = Path(__file__).parent / "kibana_objects" / "saved_objects.ndjson"
 DEFAULT_PREFIX = "chatforensics"
 FALSE_WORDS = ("0", "false", "no", "off")
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
-FORMATS = ("auto", "slack", "teams", "mattermost", "lark", "gchat", "telegram", "discord", "whatsapp", "mbox")
+from pipelines.ingest import READERS
+
+FORMATS = ("auto", *sorted(READERS))
 
 
 class ChatForensicsOptions(PipelineOptions):
