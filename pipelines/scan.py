@@ -30,7 +30,7 @@ from pipelines.pdf import check_pdf_support
 from pipelines.progress import Display, Totals, read_tallies, wanted, worker_output_to
 from pipelines.reports import render_reports, summarize
 from pipelines.sinks import elasticsearch as es_sink
-from pipelines.sinks.files import WriteJsonLines, read_jsonl
+from pipelines.sinks.files import WriteDeadLetters, WriteJsonLines, merge_parts, read_jsonl
 
 log = logging.getLogger(__name__)
 LOCAL_WORKERS_MAX = 8
@@ -111,6 +111,8 @@ def run(argv: list[str] | None = None) -> int:
     totals = Totals(files=len(units), bytes=sum(archive.members()[u].size for u in units))
     tallies = str(progress) if show else None
     pipeline_options = PipelineOptions(with_local_parallelism(argv or [], totals.bytes))
+    errors_dir = work / "errors"
+    errors_dir.mkdir()
     with contextlib.ExitStack() as stack:
         terminal = sys.stderr
         if pipeline_options.view_as(DirectOptions).direct_running_mode == "multi_processing":
@@ -136,12 +138,13 @@ def run(argv: list[str] | None = None) -> int:
             error_sources.append(cases | "IndexCases" >> es_sink.WriteToElasticsearch(
                 es_config, "cases", lambda d: d["case"]["id"]))
         (tuple(error_sources) | "AllErrors" >> beam.Flatten()
-         | "WriteErrors" >> WriteJsonLines(str(out / "errors.jsonl"), _by_source))
+         | "WriteErrors" >> WriteDeadLetters(str(errors_dir), _by_source))
 
+    errors_by_source = merge_parts(errors_dir, out / "errors.jsonl")
     manifest = build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, started, work,
-                              upfront_errors)
+                              upfront_errors, errors_by_source)
     if es_config:
-        verify_index(es_config, manifest, read_jsonl(out / "errors.jsonl"))
+        verify_index(es_config, manifest, errors_by_source)
         es_sink.index_run(es_config, manifest)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True))
     shutil.rmtree(work, ignore_errors=True)
@@ -166,7 +169,8 @@ def masked_pii_types(opts) -> tuple[str, ...]:
         raise UsageError(f"--redact-kinds: {exc}") from exc
 
 
-def build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, started, work, upfront_errors) -> dict:
+def build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, started, work, upfront_errors,
+                   errors_by_source: dict[str, int]) -> dict:
     out = Path(opts.out)
     members = read_jsonl(work / "members.jsonl")
     read_paths = {m["path"] for m in members}
@@ -175,9 +179,8 @@ def build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, start
             members.append({"path": name, "sha256": archive.member_sha256(name), "bytes": archive.members()[name].size,
                             "parser": None, "records": 0, "messages": 0, "merged": 0, "malformed": 0})
     members.sort(key=lambda m: m["path"])
-    errors = read_jsonl(out / "errors.jsonl")
     upfront = len(upfront_errors)
-    rejected = sum(1 for e in errors if e.get("stage") == "index")
+    rejected = sum(n for source, n in errors_by_source.items() if source.startswith(es_sink.SOURCE_PREFIX))
     counts = {
         "records": sum(m["records"] for m in members) + upfront,
         "messages": sum(m["messages"] for m in members),
@@ -206,9 +209,9 @@ def build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, start
     }
 
 
-def verify_index(config: es_sink.EsConfig, manifest: dict, errors: list[dict]) -> None:
+def verify_index(config: es_sink.EsConfig, manifest: dict, errors_by_source: dict[str, int]) -> None:
     """Compare what the index holds for this run with what the run produced, kind by kind."""
-    rejected = es_sink.rejected_by_kind(config, errors)
+    rejected = es_sink.rejected_by_kind(config, errors_by_source)
     expected = {kind: manifest["counts"][kind] - rejected[kind] for kind in ("hits", "cases")}
     found = {kind: es_sink.count(config, kind, manifest["run"]["id"]) for kind in ("hits", "cases")}
     manifest["elasticsearch"].update({

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "index_templates"
 KINDS = ("hits", "cases", "runs")
 RETRY_STATUS = (429, 502, 503, 504)
+SOURCE_PREFIX = "elasticsearch:"  # the source path of a document the node rejected, in errors.jsonl
 FALSE_WORDS = ("0", "false", "no", "off")
 
 
@@ -274,7 +275,7 @@ def with_retries(config: EsConfig, call, what: str):
 
 
 def dead_letter(alias: str, doc_id: str, reason: str) -> dict:
-    return {"source": {"path": f"elasticsearch:{alias}", "pointer": doc_id}, "reason": reason, "stage": "index"}
+    return {"source": {"path": f"{SOURCE_PREFIX}{alias}", "pointer": doc_id}, "reason": reason, "stage": "index"}
 
 
 def bulk_index(config: EsConfig, es: Elasticsearch, alias: str, docs: list[tuple[str, dict]]) -> list[dict]:
@@ -379,15 +380,9 @@ def count(config: EsConfig, kind: str, run_id: str, es: Elasticsearch | None = N
     return with_retries(config, counted, f"count {alias}")
 
 
-def rejected_by_kind(config: EsConfig, errors: list[dict]) -> dict[str, int]:
-    """How many documents of each kind the sink gave up on, from the dead letters."""
-    paths = {f"elasticsearch:{config.alias(kind)}": kind for kind in ("hits", "cases")}
-    found = dict.fromkeys(paths.values(), 0)
-    for error in errors:
-        kind = paths.get(error.get("source", {}).get("path"))
-        if error.get("stage") == "index" and kind:
-            found[kind] += 1
-    return found
+def rejected_by_kind(config: EsConfig, errors_by_source: dict[str, int]) -> dict[str, int]:
+    """How many documents of each kind the sink gave up on, from the dead letters' source counts."""
+    return {kind: errors_by_source.get(f"{SOURCE_PREFIX}{config.alias(kind)}", 0) for kind in ("hits", "cases")}
 
 
 def index_run(config: EsConfig, manifest: dict, es: Elasticsearch | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -47,3 +48,50 @@ class WriteJsonLines(beam.PTransform):
             | "Gather" >> beam.combiners.ToList()
             | "Write" >> beam.Map(lambda rows, path, key: write_jsonl(path, rows, key), self.path, self.sort_key)
         )
+
+
+class WriteDeadLetters(beam.PTransform):
+    """Dead letters grouped by source file, each group sorted into its own part file.
+
+    However broken an export is, no worker holds more than one source file's dead letters;
+    `merge_parts` then joins the parts into one file in the driver, streaming.
+    """
+
+    def __init__(self, parts_dir: str, sort_key):
+        super().__init__()
+        self.parts_dir, self.sort_key = parts_dir, sort_key
+
+    def expand(self, errors):
+        return (
+            errors
+            | "BySource" >> beam.Map(lambda error: (error["source"]["path"], error))
+            | "Group" >> beam.GroupByKey()
+            | "WritePart" >> beam.Map(_write_part, self.parts_dir, self.sort_key)
+        )
+
+
+def _write_part(group: tuple[str, list[dict]], parts_dir: str, sort_key) -> int:
+    source, errors = group
+    name = hashlib.sha256(source.encode("utf-8", errors="replace")).hexdigest()[:24] + ".jsonl"
+    return write_jsonl(Path(parts_dir) / name, errors, sort_key)
+
+
+def merge_parts(parts_dir: str | Path, target: str | Path) -> dict[str, int]:
+    """Concatenate part files in source-path order into `target`; return lines per source path."""
+    parts = []
+    for part in Path(parts_dir).glob("*.jsonl"):
+        with open(part, encoding="utf-8") as fh:
+            first = fh.readline()
+        if first.strip():
+            parts.append((json.loads(first)["source"]["path"], part))
+    counts: dict[str, int] = {}
+    target = Path(target)
+    tmp = target.with_suffix(target.suffix + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as out:
+        for source, part in sorted(parts):
+            with open(part, encoding="utf-8") as fh:
+                for line in fh:
+                    out.write(line)
+                    counts[source] = counts.get(source, 0) + 1
+    os.replace(tmp, target)
+    return counts

@@ -66,3 +66,22 @@ def test_same_input_same_ids_and_files(tmp_path):
         run(["--input", str(source), "--out", str(out), "--no-index", "--quiet"])
     for name in ("hits.jsonl", "cases.jsonl", "errors.jsonl"):
         assert (outs[0] / name).read_text() == (outs[1] / name).read_text()
+
+
+def test_dead_letters_are_written_per_source_and_merged_in_order(tmp_path):
+    from pipelines.sinks.files import WriteDeadLetters, merge_parts
+
+    def dead(path, pointer):
+        return {"source": {"path": path, "pointer": pointer}, "reason": "bad"}
+
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    with BeamTestPipeline() as p:
+        (p | beam.Create([dead("b.json", "/2"), dead("a.json", "/9"), dead("b.json", "/1"), dead("a.json", "/10")])
+         | WriteDeadLetters(str(parts), lambda e: (e["source"]["path"], e["source"]["pointer"])))
+    assert len(list(parts.glob("*.jsonl"))) == 2  # one part per source file
+    counts = merge_parts(parts, tmp_path / "errors.jsonl")
+    rows = [json.loads(line)["source"] for line in (tmp_path / "errors.jsonl").read_text().splitlines()]
+    assert [(r["path"], r["pointer"]) for r in rows] == [("a.json", "/10"), ("a.json", "/9"), ("b.json", "/1"),
+                                                         ("b.json", "/2")]
+    assert counts == {"a.json": 2, "b.json": 2}
