@@ -14,7 +14,7 @@ import posixpath
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from analyzers.cases import stable_id
+from analyzers.ids import stable_id
 from pipelines.archive import Archive
 from pipelines.ingest.base import DataError, DeadLetter, Reader, Record, iso_utc, new_message
 from pipelines.ingest.parsing import as_dict, as_list, epoch_ms, head_text, json_lines

@@ -27,7 +27,8 @@ from typing import Any, BinaryIO
 
 from pipelines.archive import Archive
 from pipelines.ingest.base import DataError, DeadLetter, Reader, Record, new_message
-from pipelines.ingest.parsing import UniqueIds, content_id, epoch_of, head_text, lines_of
+from analyzers.ids import content_id
+from pipelines.ingest.parsing import UniqueIds, epoch_of, head_text, lines_of
 
 FROM_LINE = re.compile(rb"^From \S+\s+\w{3} \w{3}\s+\d{1,2} \d{1,2}:\d{2}")  # `From sender Mon Apr 18 14:20:57`
 ESCAPED_FROM = re.compile(rb"^>(>*From )")  # mboxrd quoting of body lines that start with "From "

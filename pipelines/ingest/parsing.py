@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
-import hashlib
 import io
 import json
 from collections.abc import Iterator
@@ -134,11 +133,6 @@ def epoch_ms(value: Any, what: str = "time") -> float:
     if not 0 < seconds < LATEST_EPOCH:
         raise DataError(f"{what} {value!r} is out of range")
     return seconds
-
-
-def content_id(*parts: str) -> str:
-    """A message id from content, for sources without ids (WhatsApp lines, mail without Message-ID)."""
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8", errors="replace")).hexdigest()[:20]
 
 
 class UniqueIds:

@@ -24,7 +24,8 @@ import yaml
 
 from pipelines.archive import NESTED_SEPARATOR, Archive
 from pipelines.ingest.base import DataError, DeadLetter, Reader, Record, new_message
-from pipelines.ingest.parsing import UniqueIds, content_id, epoch_of, head_text, lines_of
+from analyzers.ids import content_id
+from pipelines.ingest.parsing import UniqueIds, epoch_of, head_text, lines_of
 
 HEADER = re.compile(
     r"^\[?(?P<a>\d{1,4})[./-](?P<b>\d{1,2})[./-](?P<c>\d{2,4})\.?,?\s+"
