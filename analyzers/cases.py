@@ -2,30 +2,20 @@
 
 Plain Python over the candidates of one conversation (never its other messages),
 so the Beam step that calls it only ever holds the rare messages that matched.
+A case is one episode (one exchange) of the conversation: its flagged windows and the
+messages that carry their evidence, never the unrelated talk around them.
 Ids are hashes of what identifies the thing, so a re-run writes the same ids.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 
+from analyzers.ids import case_id, hit_id, stable_id
 from analyzers.scoring import MIN_HIT_SCORE, Assessment, Signal, assess, windows
 
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
-
-
-def stable_id(*parts: str, length: int = 24) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:length]
-
-
-def hit_id(platform: str, conversation_id: str, message_id: str) -> str:
-    """The Elasticsearch _id of a hit: platform, conversation and message only."""
-    return stable_id(platform, conversation_id, message_id)
-
-
-def _epoch(iso: str) -> float:
-    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+SCORING_LINKS = ("thread", "reply", "addresses", "addressed")  # cues worth naming in a case's story
 
 
 def _unique_ids(candidates: list[dict]) -> list[dict]:
@@ -43,45 +33,45 @@ def _unique_ids(candidates: list[dict]) -> list[dict]:
     return out
 
 
+def signal_of(candidate: dict) -> Signal:
+    doc = candidate["doc"]
+    episode = doc.get("episode") or {}
+    return Signal(
+        message_id=doc["message"]["id"],
+        author=doc["author"]["name"],
+        timestamp=doc["timestamp"]["epoch"],
+        thread=doc["thread"]["id"],
+        matches=candidate["matches"],
+        weights=candidate["weights"],
+        episode=episode.get("id"),
+        parent=episode.get("parent"),
+        cue=episode.get("cue", "start"),
+    )
+
+
 def detect_conversation(
     candidates: list[dict],
     ruleset_version: str,
     gap_seconds: float = 1800,
-    case_gap_seconds: float = 86400,
 ) -> tuple[list[dict], list[dict]]:
     """(hits, cases) for the candidates of one conversation; cases lack their summary."""
     candidates = _unique_ids(candidates)
     by_id = {c["doc"]["message"]["id"]: c for c in candidates}
-    signals = [
-        Signal(
-            message_id=c["doc"]["message"]["id"],
-            author=c["doc"]["author"]["name"],
-            timestamp=c["doc"]["timestamp"]["epoch"],
-            thread=c["doc"]["thread"]["id"],
-            matches=c["matches"],
-            weights=c["weights"],
-        )
-        for c in candidates
-    ]
     flagged: list[tuple[Assessment, list[dict]]] = []
-    for window in windows(signals, gap_seconds):
+    for window in windows([signal_of(c) for c in candidates], gap_seconds):
         verdict = assess(window)
         if verdict.score < MIN_HIT_SCORE or len(verdict.categories) < 2:
             continue
-        hits = [
-            _hit(by_id[s.message_id], verdict, ruleset_version)
-            for s in window
-            if any(m["category"] != "LEGITIMACY" for m in s.matches)
-        ]
+        hits = [_hit(by_id[s.message_id], verdict, ruleset_version) for s in verdict.evidence]
         flagged.append((verdict, hits))
-    return _cases(flagged, case_gap_seconds)
+    return _cases(flagged)
 
 
 def _hit(candidate: dict, verdict: Assessment, ruleset_version: str) -> dict:
     doc = candidate["doc"]
     own = candidate["matches"]
     window_ids = [s.message_id for s in verdict.signals]
-    hit = {
+    return {
         "hit": {"id": hit_id(doc["platform"], doc["conversation"]["id"], doc["message"]["id"])},
         **doc,
         "detection": {
@@ -104,45 +94,38 @@ def _hit(candidate: dict, verdict: Assessment, ruleset_version: str) -> dict:
         "entities": candidate["entities"],
         "ruleset": {"version": ruleset_version},
     }
-    return hit
 
 
-def _cases(flagged: list[tuple[Assessment, list[dict]]], case_gap_seconds: float = 86400):
-    groups: list[list[tuple[Assessment, list[dict]]]] = []
-    last_end = None
-    for verdict, hits in sorted(flagged, key=lambda f: f[0].signals[0].timestamp):
-        start = verdict.signals[0].timestamp
-        if groups and last_end is not None and start - last_end <= case_gap_seconds:
-            groups[-1].append((verdict, hits))
-        else:
-            groups.append([(verdict, hits)])
-        last_end = max(last_end or start, verdict.signals[-1].timestamp)
+def _cases(flagged: list[tuple[Assessment, list[dict]]]) -> tuple[list[dict], list[dict]]:
+    """One case per episode: the windows of one exchange belong together, other exchanges never."""
+    groups: dict[str, list[tuple[Assessment, list[dict]]]] = {}
+    for verdict, hits in sorted(flagged, key=lambda f: (f[0].signals[0].timestamp, f[0].signals[0].message_id)):
+        key = verdict.signals[0].episode or f"message:{verdict.signals[0].message_id}"
+        groups.setdefault(key, []).append((verdict, hits))
     all_hits: list[dict] = []
     cases: list[dict] = []
-    for group in groups:
+    for group in groups.values():
         hits = sorted((h for _, hs in group for h in hs), key=lambda h: (h["@timestamp"], h["message"]["id"]))
         if not hits:
             continue
         first = hits[0]
-        case_id = "case-" + stable_id(first["platform"], first["conversation"]["id"], first["message"]["id"],
-                                      length=12)
+        cid = case_id(first["platform"], first["conversation"]["id"], first["message"]["id"])
         top = max(group, key=lambda f: (SEVERITY_RANK[f[0].severity], f[0].score))[0]
         for h in hits:
-            h["case"] = {"id": case_id}
+            h["case"] = {"id": cid}
         participants = sorted({h["author"]["name"] for h in hits})
-        categories = sorted({c for v, _ in group for c in v.categories})
         conversation = first["conversation"]
         cases.append({
-            "case": {"id": case_id},
-            "title": f"{top.severity.capitalize()}: {', '.join(c.lower().replace('_', ' ') for c in categories)}"
-                     f" in {conversation['name']}",
+            "case": {"id": cid},
+            "title": title(top, participants, conversation["name"], first["@timestamp"]),
             "severity": top.severity,
             "score": top.score,
             "score_explanation": f"highest of {len(group)} window score(s): "
                                  + ", ".join(f"{v.score:.2f}" for v, _ in group),
             "platform": first["platform"],
             "conversation": conversation,
-            "categories": categories,
+            "episodes": sorted({h["episode"]["id"] for h in hits if h.get("episode")}),
+            "categories": sorted({c for v, _ in group for c in v.categories}),
             "rules": sorted({r for v, _ in group for r in v.rules}),
             "participants": participants,
             "first_seen": hits[0]["@timestamp"],
@@ -151,7 +134,22 @@ def _cases(flagged: list[tuple[Assessment, list[dict]]], case_gap_seconds: float
             "hit_count": len(hits),
             "hits": [h["message"]["id"] for h in hits],
             "explanations": [v.explanation for v, _ in group],
-            "report": {"path": f"reports/cases/{case_id}.html"},
+            "report": {"path": f"reports/cases/{cid}.html"},
         })
         all_hits.extend(hits)
     return all_hits, cases
+
+
+def title(verdict: Assessment, participants: list[str], conversation: str, first_seen: str) -> str:
+    """What was found and who said it, in words: "Scrubbing and relabelling of 'GPT-4o' 'outputs'
+    (priya, marcus), #ml-platform, 5 Mar 2025"."""
+    day = dt.datetime.fromisoformat(first_seen.replace("Z", "+00:00"))
+    people = _people(participants)
+    where = conversation if conversation.startswith(("#", "DM")) else f"#{conversation}"
+    return f"{verdict.gist} ({people}), {where}, {day.day} {day:%b %Y}"
+
+
+def _people(names: list[str], limit: int = 3) -> str:
+    if len(names) <= limit:
+        return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0]
+    return f"{', '.join(names[:limit])} and {len(names) - limit} more"

@@ -1,9 +1,9 @@
 """Conversation windows and their scores.
 
 A signal in one message means little; a vendor named by one person, a proposal to
-scrub it by another and "take it to DM" from a third mean a lot. Candidate messages
-are grouped into windows (same thread, or close in time in one conversation), and
-each window is scored as a whole:
+scrub it by another and "take it to DM" from a third mean a lot, when they answer each
+other. Candidate messages are grouped into windows of linked evidence (one episode, the
+exchange the episode step put them in), and each window is scored as a whole:
 
 * every distinct rule counts once, at its weight, combined as a noisy-OR;
 * a window reaches medium or high only when hiding (concealment, evasion, secrecy)
@@ -40,6 +40,9 @@ class Signal:
     thread: str | None
     matches: list[dict]  # Match.as_dict() rows
     weights: dict[str, float]  # rule id -> weight
+    episode: str | None = None  # the exchange it belongs to (None: a message alone)
+    parent: str | None = None  # the message it answers, as the episode step linked it
+    cue: str = "start"  # why it was linked there
 
 
 @dataclass
@@ -52,6 +55,8 @@ class Assessment:
     explanation: str
     gated: bool
     signals: list[Signal] = field(default_factory=list)
+    evidence: list[Signal] = field(default_factory=list)  # the messages whose signals count: the hits
+    gist: str = ""  # what was found, in a few words, for a case title
 
 
 def severity_of(score: float) -> str:
@@ -59,43 +64,27 @@ def severity_of(score: float) -> str:
 
 
 def windows(signals: list[Signal], gap_seconds: float, max_size: int = 60) -> list[list[Signal]]:
-    """Split one conversation's candidate messages into windows.
+    """Split one conversation's candidate messages into windows: linked evidence only.
 
-    Messages of one thread share a window; top-level messages (thread roots
-    included) join the previous top-level message's window when they are at most
-    `gap_seconds` apart, so a thread and the channel talk around its root combine. Windows are cut at `max_size`
-    so a busy channel cannot glue unrelated talk together.
+    A window holds candidates of one episode (one exchange of the conversation, as the episode
+    step linked it), so words said in another exchange of a busy channel never combine. Inside
+    an episode a pause longer than `gap_seconds` starts a new window, except inside a thread.
+    Windows are cut at `max_size`.
     """
-    ordered = sorted(signals, key=lambda s: (s.timestamp, s.message_id))
-    parent = list(range(len(ordered)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    by_thread: dict[str, int] = {}
-    last_top: int | None = None
-    for i, s in enumerate(ordered):
-        # Replies belong to their thread only: a busy channel's other threads are other talks.
-        is_reply = bool(s.thread) and s.thread != s.message_id
-        if not is_reply:
-            if last_top is not None and s.timestamp - ordered[last_top].timestamp <= gap_seconds:
-                parent[root(i)] = root(last_top)
-            last_top = i
-        if s.thread:
-            if s.thread in by_thread:
-                parent[root(i)] = root(by_thread[s.thread])
-            else:
-                by_thread[s.thread] = i
-    groups: dict[int, list[Signal]] = {}
-    for i, s in enumerate(ordered):
-        groups.setdefault(root(i), []).append(s)
+    by_episode: dict[str, list[Signal]] = {}
+    for s in sorted(signals, key=lambda s: (s.timestamp, s.message_id)):
+        by_episode.setdefault(s.episode or f"message:{s.message_id}", []).append(s)
     out: list[list[Signal]] = []
-    for group in groups.values():
-        for k in range(0, len(group), max_size):
-            out.append(group[k : k + max_size])
+    for members in by_episode.values():
+        window: list[Signal] = []
+        for s in members:
+            if window and s.timestamp - window[-1].timestamp > gap_seconds and not (
+                    s.thread and s.thread == window[-1].thread):
+                out.append(window)
+                window = []
+            window.append(s)
+        out.append(window)
+    out = [w[k : k + max_size] for w in out for k in range(0, len(w), max_size)]
     return sorted(out, key=lambda w: (w[0].timestamp, w[0].message_id))
 
 
@@ -141,7 +130,16 @@ def assess(window: list[Signal]) -> Assessment:
         explanation=explain(score, speakers_by_category, window, gated),
         gated=gated,
         signals=window,
+        evidence=[s for s in window if any(m["category"] not in NEUTRALIZERS + ("LEGITIMACY",) for m in s.matches)],
+        gist=_gist(window),
     )
+
+
+def _gist(window: list[Signal]) -> str:
+    hiding = [c for c in HIDING if any(m["category"] == c for s in window for m in s.matches)]
+    subject = _quote(window, "THIRD_PARTY_API") or _quote(window, "API_DATA")
+    what = " and ".join(c.lower() for c in hiding) or "signals"
+    return f"{what.capitalize()} about {subject}" if subject else what.capitalize()
 
 
 def _names_the_subject(best: dict[str, tuple[float, str]]) -> bool:

@@ -11,6 +11,7 @@ on, and every span refers to the text as it leaves.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections.abc import Collection
 
@@ -35,6 +36,32 @@ def pii_types(spec: str | None) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"unknown PII type(s) {', '.join(unknown)}; choose from {', '.join(PII_TYPES)}")
     return chosen
+
+
+class _Neighbours:
+    """Context of a message: the messages around it in its own episode (the exchange it belongs to),
+    not whatever other exchanges a busy channel interleaved with it; its parent always comes along."""
+
+    def __init__(self, messages: list[dict]):
+        self.messages = messages
+        self._by_episode: dict[str, list[int]] | None = None
+
+    def __call__(self, i: int) -> list[int]:
+        episode = self.messages[i].get("episode")
+        if episode is None:  # messages that did not pass the episode step: neighbours in the file
+            return [j for j in range(max(0, i - CONTEXT_RADIUS), min(len(self.messages), i + CONTEXT_RADIUS + 1))
+                    if j != i]
+        if self._by_episode is None:
+            self._by_episode = {}
+            for j, message in enumerate(self.messages):
+                self._by_episode.setdefault((message.get("episode") or {}).get("id"), []).append(j)
+        members = self._by_episode[episode["id"]]
+        k = bisect.bisect_left(members, i)
+        chosen = set(members[max(0, k - CONTEXT_RADIUS):k] + members[k + 1:k + 1 + CONTEXT_RADIUS])
+        parent = episode.get("parent")
+        if parent is not None:
+            chosen.update(j for j in members[:k] if self.messages[j]["message"]["id"] == parent)
+        return sorted(chosen)
 
 
 class Screener:
@@ -69,6 +96,7 @@ class Screener:
                 cleaned[j] = self._clean(messages[j]["message"]["text"], messages[j]["message"]["language"])
             return cleaned[j]
 
+        neighbours = _Neighbours(messages)
         for i, message in enumerate(messages):
             if message["message"]["kind"] in IGNORED_KINDS or not self.prefilter.scan(message["message"]["text"]):
                 continue
@@ -88,14 +116,13 @@ class Screener:
                                                 "edits": self._clean_edits(message["message"])},
                          "author": self._author(message["author"]),
                          "conversation": self._conversation(message["conversation"])}
-            lo, hi = max(0, i - CONTEXT_RADIUS), min(len(messages), i + CONTEXT_RADIUS + 1)
             out.append({
                 "doc": candidate,
                 "matches": [m.as_dict(msg_id) for m in matches],
                 "weights": {m.rule: self.weights[m.rule] for m in matches},
                 "entities": entities,
                 "context": [self._context(messages[j], None if defer_context else clean(j)[0])
-                            for j in range(lo, hi) if j != i],
+                            for j in neighbours(i)],
             })
         return out
 

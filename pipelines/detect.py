@@ -1,6 +1,6 @@
 """The composite transforms of the scan, each with one job.
 
-ReadExport        member files -> message batches (+ dead letters, + per-file stats)
+ReadExport        member files -> message batches with positions and episodes (+ dead letters, + per-file stats)
 ScoreMessages     message batches -> candidates keyed by conversation (the funnel)
 DetectCases       candidates of a conversation -> hits and cases
 
@@ -17,6 +17,7 @@ import apache_beam as beam
 from apache_beam.utils import shared
 
 from analyzers.cases import detect_conversation
+from analyzers.episodes import Disentangler
 from analyzers.rules import load_ruleset
 from analyzers.screening import Screener
 from pipelines.archive import Archive, HashingReader
@@ -27,7 +28,14 @@ log = logging.getLogger(__name__)
 ERRORS, STATS, CASES = "errors", "stats", "cases"
 
 
-class _ReadMember(beam.DoFn):
+class _ReadStream(beam.DoFn):
+    """One stream of member files (a conversation's day files, or a file on its own) read in order.
+
+    The stream is read whole by one worker so that every message gets its position in its
+    conversation and its episode (the exchange it belongs to) from the messages before and after
+    it; only a few dozen messages per conversation are held at a time.
+    """
+
     def __init__(self, archive: Archive, reader: Reader, context: Any, archive_sha256: str, batch_size: int,
                  progress: str | None = None):
         self.archive, self.reader, self.context = archive, reader, context
@@ -39,10 +47,30 @@ class _ReadMember(beam.DoFn):
     def finish_bundle(self):
         self.tally.flush()
 
-    def process(self, member: str):
+    def process(self, stream: tuple[str, ...]):
+        episodes = Disentangler()
+        batch: list[dict] = []
+        for member in stream:
+            for item in self._read(member):
+                if isinstance(item, beam.pvalue.TaggedOutput):
+                    yield item
+                    continue
+                batch.extend(episodes.add(item))
+                if len(batch) >= self.batch_size:
+                    yield from self._emit(batch)
+                    batch = []
+        batch.extend(episodes.flush())
+        yield from self._emit(batch)
+
+    def _emit(self, batch: list[dict]):
+        if batch:
+            self.tally.add(messages=len(batch))
+            yield batch
+
+    def _read(self, member: str):
+        """Messages of one member, then its stats; dead letters as tagged outputs along the way."""
         stats = {"path": member, "parser": self.reader.platform, "records": 0, "messages": 0, "merged": 0,
                  "malformed": 0}
-        batch: list[dict] = []
         custody = {"archive_sha256": self.archive_sha256}
         hashing, hashed = None, False
         try:
@@ -59,11 +87,7 @@ class _ReadMember(beam.DoFn):
                     else:
                         stats["messages"] += 1
                         record["source"].update(custody)
-                        batch.append(record)
-                        if len(batch) >= self.batch_size:
-                            self.tally.add(messages=len(batch))
-                            yield batch
-                            batch = []
+                        yield record
                 hashing.drain()
                 hashed = True
         except Exception as exc:  # noqa: BLE001 - a broken or hostile file must not stop the run
@@ -73,16 +97,12 @@ class _ReadMember(beam.DoFn):
             yield beam.pvalue.TaggedOutput(ERRORS, DeadLetter(
                 member, "", f"file could not be read: {type(exc).__name__}: {exc}",
             ).as_dict(self.reader.platform, self.archive_sha256))
-        if batch:
-            self.tally.add(messages=len(batch))
-            yield batch
         if hashed:
             stats["sha256"], stats["bytes"] = hashing.hexdigest(), hashing.bytes
         else:
             stats["sha256"], stats["bytes"] = self._rehash(member)
         self.tally.add(files=1, bytes=stats.get("bytes", 0))
         yield beam.pvalue.TaggedOutput(STATS, stats)
-
 
     def _rehash(self, member: str) -> tuple[str | None, int]:
         """The parser gave up half-way: hash the whole member afresh; None when it cannot be read at all."""
@@ -93,7 +113,8 @@ class _ReadMember(beam.DoFn):
 
 
 class ReadExport(beam.PTransform):
-    """Member paths to batches of normalised messages, with dead letters and per-file stats."""
+    """Member paths to batches of normalised messages in conversation order, each with its position and
+    episode, plus dead letters and per-file stats."""
 
     def __init__(self, archive: Archive, reader: Reader, context: Any, archive_sha256: str, batch_size: int,
                  progress: str | None = None):
@@ -102,13 +123,13 @@ class ReadExport(beam.PTransform):
         self.archive_sha256, self.batch_size, self.progress = archive_sha256, batch_size, progress
 
     def expand(self, pbegin):
-        units = self.reader.units(self.archive)
+        streams = self.reader.streams(self.archive)
         return (
             pbegin
-            | "ListMembers" >> beam.Create(units)
+            | "ListStreams" >> beam.Create(streams)
             | "Spread" >> beam.Reshuffle()
             | "Parse" >> beam.ParDo(
-                _ReadMember(self.archive, self.reader, self.context, self.archive_sha256, self.batch_size,
+                _ReadStream(self.archive, self.reader, self.context, self.archive_sha256, self.batch_size,
                             self.progress)
             ).with_outputs(ERRORS, STATS, main="batches")
         )
@@ -172,10 +193,10 @@ class ScoreMessages(beam.PTransform):
 
 
 class _Detect(beam.DoFn):
-    def __init__(self, ruleset_version: str, run_id: str, gap: float, case_gap: float, summarize,
+    def __init__(self, ruleset_version: str, run_id: str, gap: float, summarize,
                  progress: str | None = None, mask_context: tuple | None = None):
         self.ruleset_version, self.run_id = ruleset_version, run_id
-        self.gap, self.case_gap, self.summarize, self.progress = gap, case_gap, summarize, progress
+        self.gap, self.summarize, self.progress = gap, summarize, progress
         self.mask_context = mask_context
 
     def setup(self):
@@ -187,8 +208,7 @@ class _Detect(beam.DoFn):
 
     def process(self, element):
         _, candidates = element
-        hits, cases = detect_conversation(sorted(candidates, key=_arrival), self.ruleset_version, self.gap,
-                                          self.case_gap)
+        hits, cases = detect_conversation(sorted(candidates, key=_arrival), self.ruleset_version, self.gap)
         self.tally.add(hits=len(hits))
         by_case: dict[str, list[dict]] = {}
         cleaned: dict = {}  # neighbouring hits share context messages
@@ -220,11 +240,11 @@ def _arrival(candidate: dict) -> tuple:
 class DetectCases(beam.PTransform):
     """Keyed candidates in; hits (main) and cases (tagged) out."""
 
-    def __init__(self, ruleset_version: str, run_id: str, gap: float, case_gap: float, summarize,
+    def __init__(self, ruleset_version: str, run_id: str, gap: float, summarize,
                  progress: str | None = None, mask_context: tuple | None = None):
         """mask_context: (rules_dir, redact) of ScoreMessages(defer_context=True), to mask hits' context."""
         super().__init__()
-        self.args = (ruleset_version, run_id, gap, case_gap, summarize, progress, mask_context)
+        self.args = (ruleset_version, run_id, gap, summarize, progress, mask_context)
 
     def expand(self, keyed_candidates):
         return (

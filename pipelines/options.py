@@ -28,9 +28,8 @@ class ChatForensicsOptions(PipelineOptions):
                             help="PII types to mask when redacting, comma-separated (default: all, e.g. "
                                  "EMAIL_ADDRESS,PHONE_NUMBER,CN_MOBILE_NUMBER,CN_RESIDENT_ID,CREDIT_CARD,IBAN_CODE)")
         parser.add_argument("--window-gap", type=float, default=1800,
-                            help="seconds between messages that still share a conversation window")
-        parser.add_argument("--case-gap", type=float, default=86400,
-                            help="seconds between windows that still share a case")
+                            help="seconds of silence after which linked messages outside a thread no longer "
+                                 "share a window")
         parser.add_argument("--batch-size", type=int, default=2000,
                             help="messages per pipeline element when a source file is large")
         parser.add_argument("--pdf", action="store_true", help="also render each case report as PDF")

@@ -17,7 +17,7 @@ from pathlib import Path
 import apache_beam as beam
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
-from analyzers.cases import stable_id
+from analyzers.ids import stable_id
 from analyzers.rules import load_ruleset
 from analyzers.screening import pii_types
 from pipelines import __version__
@@ -94,7 +94,7 @@ def run(argv: list[str] | None = None) -> int:
     # never mixes two runs' documents under one id.
     run_id = "run-" + stable_id(archive_sha256, ruleset.version, __version__, reader.platform,
                                 f"redact={','.join(masked_pii)}", f"gap={opts.window_gap}",
-                                f"case_gap={opts.case_gap}", f"batch={opts.batch_size}", length=16)
+                                f"batch={opts.batch_size}", length=16)
     upfront_errors = [e.as_dict(reader.platform, archive_sha256) for e in metadata_errors] + [
         DeadLetter(name, "", reason).as_dict(reader.platform, archive_sha256) for name, reason in archive.refused
     ]
@@ -124,7 +124,7 @@ def run(argv: list[str] | None = None) -> int:
         detected = (
             read.batches
             | "ScoreMessages" >> ScoreMessages(opts.rules, masked_pii, tallies, defer_context=True)
-            | "DetectCases" >> DetectCases(ruleset.version, run_id, opts.window_gap, opts.case_gap, summarize,
+            | "DetectCases" >> DetectCases(ruleset.version, run_id, opts.window_gap, summarize,
                                            tallies, mask_context=(opts.rules, masked_pii))
         )
         hits, cases = detected.hits, detected[CASES]

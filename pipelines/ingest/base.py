@@ -1,8 +1,9 @@
 """The one small interface every export format implements.
 
 A reader says how sure it is that an archive is its format (`match`), which members
-are units of work (`units`), what small shared metadata every unit needs (`context`:
-users, channel names), and turns one unit into records (`read`). A record is a
+are units of work (`units`) and which of them continue one another (`stream_key`: a
+channel's day files, a chat's pages), what small shared metadata every unit needs
+(`context`: users, channel names), and turns one unit into records (`read`). A record is a
 normalised message, a `Merged` marker (an edit event folded into its message) or a
 `DeadLetter` (what could not be read, where, and why). Readers never raise for bad
 data: `DataError` inside `read` becomes a dead letter for that record.
@@ -60,6 +61,18 @@ class Reader:
     def units(self, archive: Archive) -> list[str]:
         """Members read independently, one pipeline element each."""
         raise NotImplementedError
+
+    def stream_key(self, member: str) -> str:
+        """Units with one key hold one conversation's messages and are read in name order, one after
+        the other, so positions and episodes run on from file to file (default: every unit alone)."""
+        return member
+
+    def streams(self, archive: Archive) -> list[tuple[str, ...]]:
+        """The units grouped into streams, each in reading order; one pipeline element per stream."""
+        groups: dict[str, list[str]] = {}
+        for unit in self.units(archive):
+            groups.setdefault(self.stream_key(unit), []).append(unit)
+        return [tuple(sorted(members)) for _, members in sorted(groups.items())]
 
     def context(self, archive: Archive) -> tuple[Any, list[DeadLetter]]:
         """Small metadata every unit needs, and dead letters for metadata that failed."""

@@ -61,6 +61,9 @@ class SlackReader(Reader):
         return [n for n in archive.members() if n.startswith(root) and DAY_FILE.search(n[len(root):])
                 and n[len(root):].count("/") == 1]
 
+    def stream_key(self, member: str) -> str:
+        return posixpath.dirname(member)  # a conversation's folder; its day files sort by date
+
     def context(self, archive: Archive) -> tuple[dict, list[DeadLetter]]:
         root = _root(archive)
         errors: list[DeadLetter] = []

@@ -3,20 +3,37 @@ import pytest
 from analyzers.scoring import Signal, assess, windows
 
 
-def sig(mid, author, t, thread=None, *cats):
+def sig(mid, author, t, thread=None, *cats, episode=None):
     matches = [{"rule": f"{c.lower()}.r", "category": c, "term": c.lower(), "message_id": mid, "start": 0,
                 "end": 1} for c in cats]
-    return Signal(mid, author, t, thread, matches, {m["rule"]: 0.45 for m in matches})
+    return Signal(mid, author, t, thread, matches, {m["rule"]: 0.45 for m in matches}, episode=episode)
+
+
+def ids(ws):
+    return [[s.message_id for s in w] for w in ws]
+
+
+def test_only_linked_evidence_shares_a_window():
+    """Candidates seconds apart but in different exchanges (episodes) never combine."""
+    ws = windows([sig("1", "a", 0, episode="e1"), sig("2", "b", 5, episode="e2"), sig("3", "a", 9, episode="e1")],
+                 gap_seconds=600)
+    assert ids(ws) == [["1", "3"], ["2"]]
 
 
 def test_thread_messages_share_a_window_even_hours_apart():
-    ws = windows([sig("1", "a", 0, "t"), sig("2", "b", 7200, "t"), sig("3", "c", 20000)], gap_seconds=600)
-    assert [[s.message_id for s in w] for w in ws] == [["1", "2"], ["3"]]
+    ws = windows([sig("1", "a", 0, "t", episode="e"), sig("2", "b", 7200, "t", episode="e"),
+                  sig("3", "c", 20000, episode="e")], gap_seconds=600)
+    assert ids(ws) == [["1", "2"], ["3"]]
 
 
-def test_close_messages_chain_distant_ones_split():
-    ws = windows([sig("1", "a", 0), sig("2", "b", 300), sig("3", "c", 600), sig("4", "a", 5000)], gap_seconds=400)
-    assert [len(w) for w in ws] == [3, 1]
+def test_a_long_pause_inside_an_episode_starts_a_new_window():
+    ws = windows([sig("1", "a", 0, episode="e"), sig("2", "b", 300, episode="e"), sig("3", "c", 5000, episode="e")],
+                 gap_seconds=400)
+    assert ids(ws) == [["1", "2"], ["3"]]
+
+
+def test_a_message_outside_any_episode_is_a_window_of_its_own():
+    assert ids(windows([sig("1", "a", 0), sig("2", "b", 1)], gap_seconds=600)) == [["1"], ["2"]]
 
 
 def test_hiding_without_a_vendor_subject_stays_below_medium():
@@ -66,12 +83,6 @@ def test_each_distinct_legitimacy_term_counts():
     assert assess([*base, two]).score < assess([*base, one]).score
 
 
-def test_replies_of_other_threads_do_not_join_a_window():
-    ws = windows([sig("r1", "a", 0, "r1"), sig("x", "b", 60, "r1"), sig("y", "c", 120, "r9"),
-                  sig("top", "d", 180)], gap_seconds=600)
-    assert [[s.message_id for s in w] for w in ws] == [["r1", "x", "top"], ["y"]]
-
-
 def ruled(mid, author, t, rule, category):
     """A signal with one match of a named rule (the origin gate looks at rule ids)."""
     match = {"rule": rule, "category": category, "term": rule, "message_id": mid, "start": 0, "end": 1}
@@ -107,7 +118,8 @@ def test_two_records_with_one_message_id_stay_two_hits():
     def candidate(author, text_rule, category, t):
         doc = {"platform": "mbox", "conversation": {"id": "c", "name": "c", "type": "channel"},
                "message": {"id": "dup@x", "text": "t"}, "author": {"id": author, "name": author},
-               "thread": {"id": None}, "timestamp": {"epoch": t}, "@timestamp": f"2024-05-01T10:00:0{int(t)}.000Z"}
+               "thread": {"id": None}, "timestamp": {"epoch": t}, "@timestamp": f"2024-05-01T10:00:0{int(t)}.000Z",
+               "episode": {"id": "e1", "parent": None, "cue": "start"}}
         match = {"rule": text_rule, "category": category, "term": "x", "message_id": "dup@x", "start": 0, "end": 1}
         return {"doc": doc, "matches": [match], "weights": {text_rule: 0.6}, "entities": [], "context": []}
 

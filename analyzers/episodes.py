@@ -1,0 +1,386 @@
+"""A busy channel split into exchanges ("episodes"), message by message.
+
+Several exchanges run at once in a busy channel; evidence must only combine inside one.
+Every message of a conversation, read in order, is linked to the earlier message it most
+likely answers, or starts an episode of its own. An episode is a tree of such links, named
+by its first message.
+
+Cues, roughly strongest first:
+* the platform says so: a thread reply belongs to its thread, an explicit reply to its target;
+* the message addresses someone (``@name``, or ``name:`` / ``name,`` at its start): it answers
+  that person's latest message;
+* someone recently addressed its author: it answers that message;
+* its author and another person take turns: the other spoke just before, and speaks again
+  right after it (the linker looks a few messages ahead, so a pair's alternation shows);
+* the two people were already linked a moment ago (an exchange under way);
+* its author goes on: their own latest message;
+* words the two messages share that the conversation seldom uses;
+* plain adjacency, worth only as much as the channel is quiet: when one exchange is going on,
+  the previous message is probably the one answered; with five at once it is a guess.
+Distance is counted in messages, not only in minutes, so "close" means the same thing in a
+quiet and in a busy channel.
+
+The linker is streaming and bounded: it keeps the last few dozen messages and a bounded
+index of thread roots, and decides each message once the next `lookahead` messages are in.
+Each message gets one parent, so its episode is known when it is decided and never changes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, OrderedDict, deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from analyzers.ids import episode_id
+
+USER = "user"
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How much each cue counts toward "m answers p"; a link needs `threshold`."""
+
+    addresses: float = 8.0  # m names p's author
+    addressed: float = 4.8  # p named m's author
+    turns: float = 0.0  # p's author answers m right after it, addressing nobody else
+    partners: float = 1.2  # m's and p's authors were linked a moment ago
+    same_author: float = 1.8  # m's author goes on from their latest message
+    words: float = 3.2  # times the share of rare words
+    adjacent: float = 2.0  # previous message; divided by how many others spoke just now
+    distance: float = 0.35  # per log(1 + messages between)
+    minutes: float = 0.02  # per minute between
+    threshold: float = 1.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    lookback: int = 40  # user messages a link may reach back over
+    lookahead: int = 6  # user messages seen after a message before it is decided
+    max_gap: float = 3 * 3600.0  # seconds a link may span (threads and replies excepted)
+    busy_window: int = 8  # last user messages whose authors say how busy the channel is
+    busy_span: float = 120.0  # ... when they spoke within this many seconds
+    adjacent_gap: float = 1800.0  # seconds within which the previous message may be answered with no other cue
+    partner_span: int = 20  # messages for which a linked pair stays "in an exchange"
+    remembered: int = 100_000  # message ids kept for thread and reply lookups
+
+
+@dataclass(slots=True)
+class Turn:
+    """What the linker needs of a message."""
+
+    id: str
+    author: str
+    name: str
+    when: float
+    text: str = ""
+    thread: str | None = None  # thread root id (a root's thread is itself)
+    reply_to: str | None = None
+    kind: str = USER
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    position: int  # ordinal of the message in its conversation, from 0
+    episode: str  # id of the episode's first message
+    parent: str | None  # the message it answers; None when it starts an episode
+    cue: str  # why: thread, reply, addresses, addressed, turns, partners, same-author, words, adjacent, start
+
+    def as_dict(self) -> dict:
+        return {"id": self.episode, "parent": self.parent, "cue": self.cue}
+
+
+@dataclass(slots=True)
+class _Node:
+    turn: Turn
+    link: Link
+    index: int  # count of user messages before it
+    words: frozenset
+    addressees: frozenset
+
+
+STOPWORDS = frozenset("""
+a about above after again all also am an and any are as at be because been before being below between both but
+by can could did do does doing done down during each else even ever every few for from further get got had has
+have having he her here hers him his how i if in into is it its itself just know let like may me might more most
+much must my no nor not now of off ok okay on once one only or other our ours out over own please really right
+same say see she should so some still such sure than thank thanks that the their them then there these they
+thing think this those though through to too up us very want was way we well were what when where which while
+who whom why will with would yeah yes yet you your yours
+""".split())
+WORD = re.compile(r"[a-z0-9][a-z0-9_\-.]*[a-z0-9]|[\u4e00-\u9fff]+")
+AT_NAME = re.compile(r"@([\w.\-\u4e00-\u9fff]+)(?:[ \u00a0]([\w.\-]+))?")
+EVERYONE = frozenset(("here", "channel", "everyone", "all"))
+SOMEONE = "\x00someone"  # an addressee who has not spoken in the conversation yet
+LEADING_NAME = re.compile(r"^\s*([^\s:,，：@][^\s:,，：]{0,40}?)(?:[ ]([^\s:,，：]{1,40}))?\s*[:,，：]\s")
+
+
+def words_of(text: str) -> frozenset:
+    """Content words (three letters or more, no stopwords) and Chinese character pairs."""
+    out = set()
+    for w in WORD.findall(text.casefold()):
+        if w[0] >= "\u4e00":
+            out.update(w[i : i + 2] for i in range(len(w) - 1))
+        elif len(w) >= 3 and w not in STOPWORDS and not w.isdigit():
+            out.add(w)
+    return frozenset(out)
+
+
+@dataclass
+class _Names:
+    """Names people are called by in this conversation (display names and their first word) -> author."""
+
+    known: dict[str, str] = field(default_factory=dict)
+
+    def learn(self, turn: Turn) -> None:
+        name = turn.name.casefold().strip()
+        if name:
+            self.known[name] = turn.author
+            first = name.split()[0]
+            self.known.setdefault(first, turn.author)
+        self.known.setdefault(turn.author.casefold(), turn.author)
+
+    def addressees(self, text: str, speaker: str) -> frozenset:
+        """Who the message is addressed to; SOMEONE for an @name nobody here has been called yet."""
+        found = set()
+        if "@" in text:
+            for one, two in AT_NAME.findall(text):
+                if not self._add(found, one, two) and one.casefold() not in EVERYONE:
+                    found.add(SOMEONE)
+        lead = LEADING_NAME.match(text)
+        if lead:
+            self._add(found, *lead.groups())
+        found.discard(speaker)
+        return frozenset(found)
+
+    def _add(self, found: set, one: str, two: str | None) -> bool:
+        one = one.casefold().rstrip(".")
+        who = (two and self.known.get(f"{one} {two.casefold()}")) or self.known.get(one)
+        if who:
+            found.add(who)
+        return bool(who)
+
+
+class Linker:
+    """Links the messages of one conversation, fed in order; see the module docstring."""
+
+    def __init__(self, weights: Weights = Weights(), limits: Limits = Limits()):
+        self.w, self.limits = weights, limits
+        self.position = 0
+        self.users_seen = 0
+        self.recent: deque[_Node] = deque(maxlen=limits.lookback)
+        self.pending: deque[tuple[Turn, int]] = deque()  # (turn, position) not yet decided
+        self.index: OrderedDict[str, tuple[str, str]] = OrderedDict()  # message id -> (episode, thread last)
+        self.thread_last: OrderedDict[str, tuple[str, str]] = OrderedDict()  # thread -> (last id, episode)
+        self.pairs: dict[frozenset, int] = {}  # linked author pairs -> user index of their last link
+        self.names = _Names()
+        self.df: Counter = Counter()
+
+    # -- feeding -----------------------------------------------------------------------------
+    def push(self, turn: Turn) -> Iterator[tuple[Turn, Link]]:
+        """Add the next message; yield the messages whose links became final, in order."""
+        self.pending.append((turn, self.position))
+        self.position += 1
+        if turn.kind == USER:
+            self.names.learn(turn)
+        while self.pending and self._users_pending() > self.limits.lookahead:
+            yield self._decide_first()
+
+    def flush(self) -> Iterator[tuple[Turn, Link]]:
+        while self.pending:
+            yield self._decide_first()
+
+    def link_all(self, turns: Iterable[Turn]) -> list[tuple[Turn, Link]]:
+        out = []
+        for turn in turns:
+            out.extend(self.push(turn))
+        out.extend(self.flush())
+        return out
+
+    def _users_pending(self) -> int:
+        # the first pending message waits until `lookahead` user messages follow it
+        return sum(1 for t, _ in self.pending if t.kind == USER) - (self.pending[0][0].kind == USER)
+
+    # -- deciding ----------------------------------------------------------------------------
+    def _decide_first(self) -> tuple[Turn, Link]:
+        turn, position = self.pending.popleft()
+        if turn.kind != USER:  # joins, bots and system events are noise: an episode of their own
+            link = Link(position, turn.id, None, "start")
+            self._remember(turn, link)
+            return turn, link
+        words = words_of(turn.text)
+        addressees = self.names.addressees(turn.text, turn.author)
+        parent, cue = self._explicit(turn)
+        if parent is None:
+            parent, cue = self._best(turn, words, addressees)
+        if parent is None:
+            link = Link(position, turn.id, None, "start")
+        else:
+            link = Link(position, self._episode_of(parent), parent, cue)
+        node = _Node(turn, link, self.users_seen, words, addressees)
+        if link.parent is not None and (p := self._recent_node(link.parent)) is not None \
+                and p.turn.author != turn.author:
+            self.pairs[frozenset((p.turn.author, turn.author))] = self.users_seen
+        self.users_seen += 1
+        self.recent.append(node)
+        self.df.update(words)
+        self._remember(turn, link)
+        return turn, link
+
+    def _explicit(self, turn: Turn) -> tuple[str | None, str]:
+        """Thread replies and explicit replies: what the platform recorded."""
+        if turn.thread and turn.thread != turn.id:
+            last = self.thread_last.get(turn.thread)
+            return (last[0] if last else turn.thread), "thread"
+        if turn.reply_to and turn.reply_to != turn.id:
+            return turn.reply_to, "reply"
+        return None, ""
+
+    def _episode_of(self, message_id: str) -> str:
+        known = self.index.get(message_id)
+        # A target we no longer (or never) saw still names one episode for all its replies.
+        return known[0] if known else message_id
+
+    def _remember(self, turn: Turn, link: Link) -> None:
+        self._bounded_put(self.index, turn.id, (link.episode, turn.thread or ""))
+        if turn.thread:
+            self._bounded_put(self.thread_last, turn.thread, (turn.id, link.episode))
+
+    def _bounded_put(self, table: OrderedDict, key, value) -> None:
+        table[key] = value
+        table.move_to_end(key)
+        if len(table) > self.limits.remembered:
+            table.popitem(last=False)
+
+    def _recent_node(self, message_id: str) -> _Node | None:
+        for node in reversed(self.recent):
+            if node.turn.id == message_id:
+                return node
+        return None
+
+    def _best(self, turn: Turn, words: frozenset, addressees: frozenset) -> tuple[str | None, str]:
+        if not self.recent:
+            return None, ""
+        w, limits = self.w, self.limits
+        latest_by: dict[str, _Node] = {}
+        for node in self.recent:
+            latest_by[node.turn.author] = node
+        # How busy the channel is: the other people who spoke in the last couple of minutes.
+        lately = {n.turn.author for n in list(self.recent)[-limits.busy_window:]
+                  if turn.when - n.turn.when <= limits.busy_span and n.turn.author != turn.author}
+        busy = max(1, len(lately))
+        upcoming = [t for t, _ in self.pending if t.kind == USER][: limits.lookahead]
+        n_docs = max(1, self.users_seen)
+        best, best_cue, best_score = None, "", w.threshold
+        newest = self.recent[-1].index
+        for node in reversed(self.recent):
+            gap = turn.when - node.turn.when
+            if gap > limits.max_gap:
+                break
+            between = newest - node.index
+            author = node.turn.author
+            is_latest = latest_by.get(author) is node
+            cues: list[tuple[float, str]] = []
+            if author == turn.author:
+                if is_latest:
+                    cues.append((w.same_author, "same-author"))
+            else:
+                if is_latest and author in addressees:
+                    cues.append((w.addresses, "addresses"))
+                if turn.author in node.addressees:
+                    cues.append((w.addressed / (1 + 0.15 * between), "addressed"))
+                if is_latest and not addressees and between <= 3 and self._answers_back(author, turn, upcoming):
+                    cues.append((w.turns, "turns"))
+                # A message addressed to someone else is not an answer to whoever spoke last.
+                undirected = not addressees or author in addressees
+                last_pair = self.pairs.get(frozenset((author, turn.author)))
+                if undirected and is_latest and last_pair is not None and \
+                        self.users_seen - last_pair <= limits.partner_span:
+                    cues.append((w.partners, "partners"))
+                if undirected and between == 0 and gap <= limits.adjacent_gap:
+                    cues.append((w.adjacent / busy, "adjacent"))
+            if words and node.words:
+                shared = words & node.words
+                if shared:
+                    sim = self._similarity(words, node.words, shared, n_docs)
+                    if sim > 0.05:
+                        cues.append((w.words * sim, "words"))
+            if not cues:
+                continue
+            score = sum(c for c, _ in cues) - w.distance * math.log1p(between) - w.minutes * gap / 60
+            if score > best_score:
+                best, best_score = node, score
+                best_cue = max(cues)[1]
+        return (best.turn.id, best_cue) if best else (None, "")
+
+    def _answers_back(self, author: str, turn: Turn, upcoming: list[Turn]) -> bool:
+        """`author` speaks again soon after `turn`, to its author or to nobody in particular."""
+        for t in upcoming:
+            if t.author == turn.author:
+                return False  # m's author went on first: no sign that `author` answered
+            if t.author == author:
+                named = self.names.addressees(t.text, t.author)
+                return not named or turn.author in named
+        return False
+
+    def _similarity(self, a: frozenset, b: frozenset, shared: frozenset, n_docs: int) -> float:
+        def idf(t):
+            return math.log((n_docs + 1) / (self.df.get(t, 0) + 1))
+
+        num = sum(idf(t) for t in shared)
+        den = math.sqrt(sum(idf(t) for t in a) * sum(idf(t) for t in b))
+        return num / den if den else 0.0
+
+
+def turn_of(doc: dict) -> Turn:
+    """The linker's view of a normalised message."""
+    author = doc.get("author") or {}
+    message = doc["message"]
+    return Turn(
+        id=message["id"],
+        author=author.get("id") or author.get("name") or "",
+        name=author.get("name") or "",
+        when=doc["timestamp"]["epoch"],
+        text=message.get("text") or "",
+        thread=(doc.get("thread") or {}).get("id"),
+        reply_to=doc.get("reply_to"),
+        kind=message.get("kind", USER),
+    )
+
+
+class Disentangler:
+    """Episodes for the messages of one stream (a conversation's files, or a file of many conversations).
+
+    Each message comes back, up to `lookahead` messages late and in its conversation's order, with
+    `message.position` (its ordinal in the conversation, running on across files) and
+    `episode.{id, parent, cue}` set; `episode.id` is stable for the same input.
+    """
+
+    def __init__(self, weights: Weights = Weights(), limits: Limits = Limits()):
+        self.weights, self.limits = weights, limits
+        self.linkers: dict[tuple[str, str], Linker] = {}
+        self.docs: dict[tuple[str, str], dict[int, dict]] = {}
+
+    def add(self, doc: dict) -> list[dict]:
+        key = (doc["platform"], doc["conversation"]["id"])
+        linker = self.linkers.get(key)
+        if linker is None:
+            linker = self.linkers[key] = Linker(self.weights, self.limits)
+            self.docs[key] = {}
+        self.docs[key][linker.position] = doc
+        return [self._annotate(key, link) for _, link in linker.push(turn_of(doc))]
+
+    def flush(self) -> list[dict]:
+        out = []
+        for key, linker in self.linkers.items():
+            out.extend(self._annotate(key, link) for _, link in linker.flush())
+        self.linkers.clear()
+        self.docs.clear()
+        return out
+
+    def _annotate(self, key: tuple[str, str], link: Link) -> dict:
+        doc = self.docs[key].pop(link.position)
+        doc["message"]["position"] = link.position
+        doc["episode"] = {"id": episode_id(*key, link.episode), "parent": link.parent, "cue": link.cue}
+        return doc
