@@ -10,9 +10,7 @@ Cues, roughly strongest first:
 * the message addresses someone (``@name``, or ``name:`` / ``name,`` at its start): it answers
   that person's latest message;
 * someone recently addressed its author: it answers that message;
-* its author and another person take turns: the other spoke just before, and speaks again
-  right after it (the linker looks a few messages ahead, so a pair's alternation shows);
-* the two people were already linked a moment ago (an exchange under way);
+* the two people were linked by a name or a reply a moment ago (an exchange under way);
 * its author goes on: their own latest message;
 * words the two messages share that the conversation seldom uses;
 * plain adjacency, worth only as much as the channel is quiet: when one exchange is going on,
@@ -21,8 +19,10 @@ Distance is counted in messages, not only in minutes, so "close" means the same 
 quiet and in a busy channel.
 
 The linker is streaming and bounded: it keeps the last few dozen messages and a bounded
-index of thread roots, and decides each message once the next `lookahead` messages are in.
-Each message gets one parent, so its episode is known when it is decided and never changes.
+index of thread roots, and decides each message as it arrives. Each message gets one
+parent, so its episode is known at once and never changes. (Looking ahead for a pair
+taking turns, or for the answer to a question, was tried and lowered link F1 on the real
+IRC gold, so it is not done.)
 """
 
 from __future__ import annotations
@@ -30,12 +30,13 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, OrderedDict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from analyzers.ids import episode_id
 
 USER = "user"
+EXPLICIT = ("thread", "reply", "addresses", "addressed")  # cues the message itself states
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,10 @@ class Weights:
 
     addresses: float = 8.0  # m names p's author
     addressed: float = 4.8  # p named m's author
-    turns: float = 0.0  # p's author answers m right after it, addressing nobody else
     partners: float = 1.2  # m's and p's authors were linked a moment ago
     same_author: float = 1.8  # m's author goes on from their latest message
     words: float = 3.2  # times the share of rare words
-    adjacent: float = 2.0  # previous message; divided by how many others spoke just now
+    adjacent: float = 1.5  # previous message; divided by how many others spoke just now
     distance: float = 0.35  # per log(1 + messages between)
     minutes: float = 0.02  # per minute between
     threshold: float = 1.0
@@ -57,10 +57,12 @@ class Weights:
 @dataclass(frozen=True)
 class Limits:
     lookback: int = 40  # user messages a link may reach back over
-    lookahead: int = 6  # user messages seen after a message before it is decided
     max_gap: float = 3 * 3600.0  # seconds a link may span (threads and replies excepted)
-    busy_window: int = 8  # last user messages whose authors say how busy the channel is
-    busy_span: float = 120.0  # ... when they spoke within this many seconds
+    busy_window: int = 8  # last user messages whose authors say how many exchanges run at once
+    busy_span: float = 1800.0  # ... when said within this many seconds
+    people_per_exchange: float = 1.5
+    pace_span: float = 300.0  # seconds over which the pace of the channel is counted
+    exchange_pace: float = 1.0  # messages one exchange says in that time
     adjacent_gap: float = 1800.0  # seconds within which the previous message may be answered with no other cue
     partner_span: int = 20  # messages for which a linked pair stays "in an exchange"
     remembered: int = 100_000  # message ids kept for thread and reply lookups
@@ -85,7 +87,7 @@ class Link:
     position: int  # ordinal of the message in its conversation, from 0
     episode: str  # id of the episode's first message
     parent: str | None  # the message it answers; None when it starts an episode
-    cue: str  # why: thread, reply, addresses, addressed, turns, partners, same-author, words, adjacent, start
+    cue: str  # why: thread, reply, addresses, addressed, partners, same-author, words, adjacent, start
 
     def as_dict(self) -> dict:
         return {"id": self.episode, "parent": self.parent, "cue": self.cue}
@@ -101,18 +103,18 @@ class _Node:
 
 
 STOPWORDS = frozenset("""
-a about above after again all also am an and any are as at be because been before being below between both but
-by can could did do does doing done down during each else even ever every few for from further get got had has
-have having he her here hers him his how i if in into is it its itself just know let like may me might more most
-much must my no nor not now of off ok okay on once one only or other our ours out over own please really right
-same say see she should so some still such sure than thank thanks that the their them then there these they
-thing think this those though through to too up us very want was way we well were what when where which while
-who whom why will with would yeah yes yet you your yours
-""".split())
+a about above after again all also am an and any are as at be because been before being below between both but by
+can could did do does doing done down during each else even ever every few for from further get got had has have
+having he her here hers him his how i if in into is it its itself just know let like may me might more most much
+must my no nor not now of off ok okay on once one only or other our ours out over own please really right same say
+see she should so some still such sure than thank thanks that the their them then there these they thing think this
+those though through to too up us very want was way we well were what when where which while who whom why will with
+would yeah yes yet you your yours
+""".split())  # noqa: SIM905 - a word list reads better as text
 WORD = re.compile(r"[a-z0-9][a-z0-9_\-.]*[a-z0-9]|[\u4e00-\u9fff]+")
 AT_NAME = re.compile(r"@([\w.\-\u4e00-\u9fff]+)(?:[ \u00a0]([\w.\-]+))?")
 EVERYONE = frozenset(("here", "channel", "everyone", "all"))
-SOMEONE = "\x00someone"  # an addressee who has not spoken in the conversation yet
+UNKNOWN = "\x00"  # prefix of an @name nobody here has been called yet (they may answer later)
 LEADING_NAME = re.compile(r"^\s*([^\s:,，：@][^\s:,，：]{0,40}?)(?:[ ]([^\s:,，：]{1,40}))?\s*[:,，：]\s")
 
 
@@ -142,12 +144,12 @@ class _Names:
         self.known.setdefault(turn.author.casefold(), turn.author)
 
     def addressees(self, text: str, speaker: str) -> frozenset:
-        """Who the message is addressed to; SOMEONE for an @name nobody here has been called yet."""
+        """Who the message is addressed to: authors, or UNKNOWN + name for an @name not yet heard from."""
         found = set()
         if "@" in text:
             for one, two in AT_NAME.findall(text):
                 if not self._add(found, one, two) and one.casefold() not in EVERYONE:
-                    found.add(SOMEONE)
+                    found.add(UNKNOWN + one.casefold().rstrip("."))
         lead = LEADING_NAME.match(text)
         if lead:
             self._add(found, *lead.groups())
@@ -162,6 +164,12 @@ class _Names:
         return bool(who)
 
 
+def _called(turn: Turn) -> frozenset:
+    """How an @mention written before this person spoke would have named them."""
+    name = turn.name.casefold().strip()
+    return frozenset(UNKNOWN + n for n in (name, name.split()[0] if name else "") if n)
+
+
 class Linker:
     """Links the messages of one conversation, fed in order; see the module docstring."""
 
@@ -170,45 +178,28 @@ class Linker:
         self.position = 0
         self.users_seen = 0
         self.recent: deque[_Node] = deque(maxlen=limits.lookback)
-        self.pending: deque[tuple[Turn, int]] = deque()  # (turn, position) not yet decided
-        self.index: OrderedDict[str, tuple[str, str]] = OrderedDict()  # message id -> (episode, thread last)
+        self.index: OrderedDict[str, str] = OrderedDict()  # message id -> its episode
         self.thread_last: OrderedDict[str, tuple[str, str]] = OrderedDict()  # thread -> (last id, episode)
-        self.pairs: dict[frozenset, int] = {}  # linked author pairs -> user index of their last link
+        self.pairs: dict[frozenset, int] = {}  # author pairs linked by a name or reply -> user index of that link
         self.names = _Names()
         self.df: Counter = Counter()
 
-    # -- feeding -----------------------------------------------------------------------------
-    def push(self, turn: Turn) -> Iterator[tuple[Turn, Link]]:
-        """Add the next message; yield the messages whose links became final, in order."""
-        self.pending.append((turn, self.position))
+    def link(self, turn: Turn) -> Link:
+        """The next message's link; messages must come in conversation order."""
+        position = self.position
         self.position += 1
-        if turn.kind == USER:
-            self.names.learn(turn)
-        while self.pending and self._users_pending() > self.limits.lookahead:
-            yield self._decide_first()
-
-    def flush(self) -> Iterator[tuple[Turn, Link]]:
-        while self.pending:
-            yield self._decide_first()
-
-    def link_all(self, turns: Iterable[Turn]) -> list[tuple[Turn, Link]]:
-        out = []
-        for turn in turns:
-            out.extend(self.push(turn))
-        out.extend(self.flush())
-        return out
-
-    def _users_pending(self) -> int:
-        # the first pending message waits until `lookahead` user messages follow it
-        return sum(1 for t, _ in self.pending if t.kind == USER) - (self.pending[0][0].kind == USER)
-
-    # -- deciding ----------------------------------------------------------------------------
-    def _decide_first(self) -> tuple[Turn, Link]:
-        turn, position = self.pending.popleft()
         if turn.kind != USER:  # joins, bots and system events are noise: an episode of their own
             link = Link(position, turn.id, None, "start")
             self._remember(turn, link)
-            return turn, link
+            return link
+        self.names.learn(turn)
+        return self._decide(turn, position)
+
+    def link_all(self, turns: Iterable[Turn]) -> list[tuple[Turn, Link]]:
+        return [(turn, self.link(turn)) for turn in turns]
+
+    # -- deciding ----------------------------------------------------------------------------
+    def _decide(self, turn: Turn, position: int) -> Link:
         words = words_of(turn.text)
         addressees = self.names.addressees(turn.text, turn.author)
         parent, cue = self._explicit(turn)
@@ -219,14 +210,15 @@ class Linker:
         else:
             link = Link(position, self._episode_of(parent), parent, cue)
         node = _Node(turn, link, self.users_seen, words, addressees)
-        if link.parent is not None and (p := self._recent_node(link.parent)) is not None \
+        if link.cue in EXPLICIT and (p := self._recent_node(link.parent)) is not None \
                 and p.turn.author != turn.author:
+            # only pairs the platform or a name put together: guessed links must not breed more guesses
             self.pairs[frozenset((p.turn.author, turn.author))] = self.users_seen
         self.users_seen += 1
         self.recent.append(node)
         self.df.update(words)
         self._remember(turn, link)
-        return turn, link
+        return link
 
     def _explicit(self, turn: Turn) -> tuple[str | None, str]:
         """Thread replies and explicit replies: what the platform recorded."""
@@ -238,12 +230,11 @@ class Linker:
         return None, ""
 
     def _episode_of(self, message_id: str) -> str:
-        known = self.index.get(message_id)
         # A target we no longer (or never) saw still names one episode for all its replies.
-        return known[0] if known else message_id
+        return self.index.get(message_id, message_id)
 
     def _remember(self, turn: Turn, link: Link) -> None:
-        self._bounded_put(self.index, turn.id, (link.episode, turn.thread or ""))
+        self._bounded_put(self.index, turn.id, link.episode)
         if turn.thread:
             self._bounded_put(self.thread_last, turn.thread, (turn.id, link.episode))
 
@@ -266,11 +257,12 @@ class Linker:
         latest_by: dict[str, _Node] = {}
         for node in self.recent:
             latest_by[node.turn.author] = node
-        # How busy the channel is: the other people who spoke in the last couple of minutes.
+        # How many exchanges run at once: the other people among the last few messages, a couple per
+        # exchange; but no more than the pace allows (four people taking turns every few minutes are one).
         lately = {n.turn.author for n in list(self.recent)[-limits.busy_window:]
                   if turn.when - n.turn.when <= limits.busy_span and n.turn.author != turn.author}
-        busy = max(1, len(lately))
-        upcoming = [t for t, _ in self.pending if t.kind == USER][: limits.lookahead]
+        pace = sum(1 for n in self.recent if turn.when - n.turn.when <= limits.pace_span)
+        busy = max(1.0, min(len(lately) / limits.people_per_exchange, pace / limits.exchange_pace))
         n_docs = max(1, self.users_seen)
         best, best_cue, best_score = None, "", w.threshold
         newest = self.recent[-1].index
@@ -286,14 +278,12 @@ class Linker:
                 if is_latest:
                     cues.append((w.same_author, "same-author"))
             else:
-                if is_latest and author in addressees:
-                    cues.append((w.addresses, "addresses"))
-                if turn.author in node.addressees:
-                    cues.append((w.addressed / (1 + 0.15 * between), "addressed"))
-                if is_latest and not addressees and between <= 3 and self._answers_back(author, turn, upcoming):
-                    cues.append((w.turns, "turns"))
                 # A message addressed to someone else is not an answer to whoever spoke last.
                 undirected = not addressees or author in addressees
+                if is_latest and author in addressees:
+                    cues.append((w.addresses, "addresses"))
+                if turn.author in node.addressees or _called(turn) & node.addressees:
+                    cues.append((w.addressed / (1 + 0.15 * between), "addressed"))
                 last_pair = self.pairs.get(frozenset((author, turn.author)))
                 if undirected and is_latest and last_pair is not None and \
                         self.users_seen - last_pair <= limits.partner_span:
@@ -313,16 +303,6 @@ class Linker:
                 best, best_score = node, score
                 best_cue = max(cues)[1]
         return (best.turn.id, best_cue) if best else (None, "")
-
-    def _answers_back(self, author: str, turn: Turn, upcoming: list[Turn]) -> bool:
-        """`author` speaks again soon after `turn`, to its author or to nobody in particular."""
-        for t in upcoming:
-            if t.author == turn.author:
-                return False  # m's author went on first: no sign that `author` answered
-            if t.author == author:
-                named = self.names.addressees(t.text, t.author)
-                return not named or turn.author in named
-        return False
 
     def _similarity(self, a: frozenset, b: frozenset, shared: frozenset, n_docs: int) -> float:
         def idf(t):
@@ -352,35 +332,20 @@ def turn_of(doc: dict) -> Turn:
 class Disentangler:
     """Episodes for the messages of one stream (a conversation's files, or a file of many conversations).
 
-    Each message comes back, up to `lookahead` messages late and in its conversation's order, with
-    `message.position` (its ordinal in the conversation, running on across files) and
-    `episode.{id, parent, cue}` set; `episode.id` is stable for the same input.
+    Sets on each message `message.position` (its ordinal in the conversation, running on across
+    files) and `episode.{id, parent, cue}`; `episode.id` is stable for the same input.
     """
 
     def __init__(self, weights: Weights = Weights(), limits: Limits = Limits()):
         self.weights, self.limits = weights, limits
         self.linkers: dict[tuple[str, str], Linker] = {}
-        self.docs: dict[tuple[str, str], dict[int, dict]] = {}
 
-    def add(self, doc: dict) -> list[dict]:
+    def add(self, doc: dict) -> dict:
         key = (doc["platform"], doc["conversation"]["id"])
         linker = self.linkers.get(key)
         if linker is None:
             linker = self.linkers[key] = Linker(self.weights, self.limits)
-            self.docs[key] = {}
-        self.docs[key][linker.position] = doc
-        return [self._annotate(key, link) for _, link in linker.push(turn_of(doc))]
-
-    def flush(self) -> list[dict]:
-        out = []
-        for key, linker in self.linkers.items():
-            out.extend(self._annotate(key, link) for _, link in linker.flush())
-        self.linkers.clear()
-        self.docs.clear()
-        return out
-
-    def _annotate(self, key: tuple[str, str], link: Link) -> dict:
-        doc = self.docs[key].pop(link.position)
+        link = linker.link(turn_of(doc))
         doc["message"]["position"] = link.position
         doc["episode"] = {"id": episode_id(*key, link.episode), "parent": link.parent, "cue": link.cue}
         return doc

@@ -152,15 +152,13 @@ def test_system_messages_are_episodes_of_their_own_and_never_parents():
     assert [link.position for _, link in linked] == [0, 1, 2]
 
 
-def test_links_are_decided_once_and_the_linker_holds_a_bounded_window():
-    limits = Limits(lookback=5, lookahead=2)
+def test_the_linker_holds_a_bounded_window():
+    limits = Limits(lookback=5, remembered=10)
     linker = Linker(limits=limits)
-    decided = []
     for i in range(50):
-        decided.extend(linker.push(Turn(id=str(i), author=f"p{i % 7}", name=f"p{i % 7}", when=T0 + i, text="hi")))
-        assert len(linker.pending) <= limits.lookahead + 1 and len(linker.recent) <= limits.lookback
-    decided.extend(linker.flush())
-    assert [t.id for t, _ in decided] == [str(i) for i in range(50)]
+        linker.link(Turn(id=str(i), author=f"p{i % 7}", name=f"p{i % 7}", when=T0 + i, text="hi", thread=str(i)))
+        assert len(linker.recent) <= limits.lookback and len(linker.index) <= 10 and len(linker.thread_last) <= 10
+    assert linker.position == 50
 
 
 def test_same_input_same_links():
@@ -180,10 +178,8 @@ def test_disentangler_writes_position_and_episode_on_each_conversation_separatel
                 "thread": {"id": None}, "reply_to": None, "timestamp": {"epoch": T0 + t}}
 
     d = Disentangler()
-    out = []
-    for item in [doc("A", "1", 0, "ana", "hi"), doc("B", "1", 1, "bo", "hey"), doc("A", "2", 60, "cy", "hello")]:
-        out.extend(d.add(item))
-    out.extend(d.flush())
+    out = [d.add(item) for item in [doc("A", "1", 0, "ana", "hi"), doc("B", "1", 1, "bo", "hey"),
+                                    doc("A", "2", 60, "cy", "hello")]]
     positions = {(o["conversation"]["id"], o["message"]["id"]): o["message"]["position"] for o in out}
     assert positions == {("A", "1"): 0, ("A", "2"): 1, ("B", "1"): 0}
     a = [o for o in out if o["conversation"]["id"] == "A"]
@@ -193,10 +189,9 @@ def test_disentangler_writes_position_and_episode_on_each_conversation_separatel
 
 
 def test_positions_run_on_across_a_channels_day_files(tmp_path):
+    import apache_beam as beam
     from apache_beam.testing.test_pipeline import TestPipeline
     from apache_beam.testing.util import assert_that, equal_to
-
-    import apache_beam as beam
 
     root = write_slack(tmp_path / "export", {
         "ml-platform/2024-05-01": [msg("U1", T0, "late one"), msg("U2", T0 + 60, "yes")],
@@ -221,8 +216,8 @@ def test_positions_run_on_across_a_channels_day_files(tmp_path):
 def test_on_real_irc_gold_the_episode_step_is_far_above_the_previous_message_baseline():
     """Kummerfeld et al. 2019, #ubuntu test split: "Previous" scores link F 35.0 and 1-1 27.6, their
     feed-forward model 72.3 and 75.6; a linker with no learned model should land well between."""
-    from benchmarks.irc import evaluate
     from benchmarks.episodes import predict
+    from benchmarks.irc import evaluate
 
     result = evaluate("test", predict)
     assert result["link_f"] >= 55.0 and result["one_to_one"] >= 60.0, result
