@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from analyzers.ids import case_id, hit_id, stable_id
-from analyzers.scoring import MIN_HIT_SCORE, Assessment, Signal, assess, windows
+from analyzers.scoring import MIN_HIT_SCORE, Assessment, Profile, Signal, assess, windows
 
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
 SCORING_LINKS = ("thread", "reply", "addresses", "addressed")  # cues worth naming in a case's story
@@ -42,7 +42,6 @@ def signal_of(candidate: dict) -> Signal:
         timestamp=doc["timestamp"]["epoch"],
         thread=doc["thread"]["id"],
         matches=candidate["matches"],
-        weights=candidate["weights"],
         episode=episode.get("id"),
         parent=episode.get("parent"),
         cue=episode.get("cue", "start"),
@@ -52,6 +51,7 @@ def signal_of(candidate: dict) -> Signal:
 def detect_conversation(
     candidates: list[dict],
     ruleset_version: str,
+    profile: Profile,
     gap_seconds: float = 1800,
 ) -> tuple[list[dict], list[dict]]:
     """(hits, cases) for the candidates of one conversation; cases lack their summary."""
@@ -59,7 +59,7 @@ def detect_conversation(
     by_id = {c["doc"]["message"]["id"]: c for c in candidates}
     flagged: list[tuple[Assessment, list[dict]]] = []
     for window in windows([signal_of(c) for c in candidates], gap_seconds):
-        verdict = assess(window)
+        verdict = assess(window, profile)
         if verdict.score < MIN_HIT_SCORE or len(verdict.categories) < 2:
             continue
         hits = [_hit(by_id[s.message_id], verdict, ruleset_version) for s in verdict.evidence]

@@ -45,6 +45,8 @@ class Rule:
     examples_match: tuple[str, ...] = ()
     examples_no_match: tuple[str, ...] = ()
     pack: str = ""
+    weak: bool = False  # everyday words: never open the gate or name the subject alone (see scoring)
+    gist: str = ""  # what a match means, in a few words, for case titles ("relabelling the data's origin")
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def _rule(raw: dict, pack: str, where: str) -> Rule:
         raise RuleError(f"{where}: a rule must be a mapping")
     unknown = set(raw) - {
         "id", "category", "languages", "weight", "description", "terms", "regex", "anchors", "tokens",
-        "examples",
+        "examples", "weak", "gist",
     }
     if unknown:
         raise RuleError(f"{where}: unknown keys {sorted(unknown)}")
@@ -102,6 +104,12 @@ def _rule(raw: dict, pack: str, where: str) -> Rule:
         raise RuleError(f"{where}: regex and token rules need 'anchors' (terms the prefilter can see)")
     if not (terms or regex or tokens):
         raise RuleError(f"{where}: a rule needs terms, regex or tokens")
+    weak = raw.get("weak", False)
+    if not isinstance(weak, bool):
+        raise RuleError(f"{where}: weak must be true or false")
+    gist = raw.get("gist", "")
+    if not isinstance(gist, str):
+        raise RuleError(f"{where}: gist must be a string")
     examples = raw.get("examples") or {}
     if not isinstance(examples, dict) or set(examples) - {"match", "no_match"}:
         raise RuleError(f"{where}: examples must be a mapping with 'match' and 'no_match'")
@@ -122,6 +130,8 @@ def _rule(raw: dict, pack: str, where: str) -> Rule:
         examples_match=match,
         examples_no_match=no_match,
         pack=pack,
+        weak=weak,
+        gist=gist.strip(),
     )
 
 

@@ -1,4 +1,4 @@
-"""Conversation windows and their scores.
+"""Windows of linked evidence and their scores.
 
 A signal in one message means little; a vendor named by one person, a proposal to
 scrub it by another and "take it to DM" from a third mean a lot, when they answer each
@@ -10,6 +10,10 @@ exchange the episode step put them in), and each window is scored as a whole:
   and its subject both appear in it: a third-party API; or its data by two kinds of
   evidence; or model data and concealment of where data came from (provenance words,
   or claims of another origin), since hiding the origin is itself the subject;
+* words that everyday work talk uses all the time (a rule marked `weak`: "quota", "DM me",
+  删掉, 换成) never open that gate alone and never name the subject; they add weight to a window
+  that other evidence ties together, and open the gate only when several kinds of them come
+  from more than one person in an exchange that also shows awareness of a rule (corroboration);
 * legitimacy signals (sign-off, PII masking, approval) pull the score down, each
   distinct term of a legitimacy rule counting (up to three);
 * more speakers agreeing push it up a little.
@@ -19,15 +23,47 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from analyzers.rules import HIDING, NEUTRALIZERS
+from analyzers.rules import HIDING, NEUTRALIZERS, RuleSet
 
 SEVERITY_THRESHOLDS = (("high", 0.75), ("medium", 0.45), ("low", 0.0))
 UNGATED_CAP = 0.39  # below medium: no hiding tied to a vendor API in this window
 MIN_HIT_SCORE = 0.3
 LEGIT_TERMS_PER_RULE = 3
 SPEAKER_BONUS = 0.05  # per extra speaker who adds a scoring signal
-# Rules (by id prefix, so each language's variant counts) that say the talk is about where data came from.
-ORIGIN_RULES = ("data.provenance", "conceal.claim_origin")
+CORROBORATING_KINDS = 2  # kinds of everyday hiding words that, together and aware of a rule, count as hiding
+# Rule families (a rule id without its language suffix) that say the talk is about where data came from.
+PROVENANCE = "data.provenance"
+ORIGIN_RULES = (PROVENANCE, "conceal.claim_origin")
+VENDOR_TERMS = "policy.vendor_terms"  # the provider's terms name the provider
+LANGUAGE_SUFFIXES = ("_zh",)
+CUE_WORDS = {"thread": "thread", "reply": "reply", "addresses": "mention", "addressed": "mention",
+             "turns": "turn-taking", "partners": "turn-taking", "same-author": "same speaker",
+             "words": "shared words", "adjacent": "adjacent turns"}
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """What scoring needs to know of a rule."""
+
+    weight: float
+    category: str
+    weak: bool = False
+    gist: str = ""
+
+
+Profile = dict[str, RuleInfo]
+
+
+def profile_of(ruleset: RuleSet) -> Profile:
+    return {r.id: RuleInfo(r.weight, r.category, r.weak, r.gist) for r in ruleset.rules}
+
+
+def family(rule_id: str) -> str:
+    """data.provenance_zh and data.provenance are one kind of evidence in two languages."""
+    for suffix in LANGUAGE_SUFFIXES:
+        if rule_id.endswith(suffix):
+            return rule_id[: -len(suffix)]
+    return rule_id
 
 
 @dataclass
@@ -39,7 +75,6 @@ class Signal:
     timestamp: float  # epoch seconds, for windowing
     thread: str | None
     matches: list[dict]  # Match.as_dict() rows
-    weights: dict[str, float]  # rule id -> weight
     episode: str | None = None  # the exchange it belongs to (None: a message alone)
     parent: str | None = None  # the message it answers, as the episode step linked it
     cue: str = "start"  # why it was linked there
@@ -88,71 +123,103 @@ def windows(signals: list[Signal], gap_seconds: float, max_size: int = 60) -> li
     return sorted(out, key=lambda w: (w[0].timestamp, w[0].message_id))
 
 
-def assess(window: list[Signal]) -> Assessment:
-    best: dict[str, tuple[float, str]] = {}  # rule -> (weight, category)
+def _scores(category: str) -> bool:
+    return category not in NEUTRALIZERS and category != "LEGITIMACY"
+
+
+def assess(window: list[Signal], profile: Profile) -> Assessment:
+    best: dict[str, RuleInfo] = {}  # rule -> its info, once per window
     legit_terms: dict[str, set[str]] = {}  # legitimacy rule -> distinct terms said
     speakers_by_category: dict[str, set[str]] = {}
     for s in window:
         for m in s.matches:
-            w = s.weights[m["rule"]]
-            if w > best.get(m["rule"], (0.0, ""))[0]:
-                best[m["rule"]] = (w, m["category"])
+            best[m["rule"]] = profile[m["rule"]]
             if m["category"] == "LEGITIMACY":
                 legit_terms.setdefault(m["rule"], set()).add(m["term"].casefold())
             speakers_by_category.setdefault(m["category"], set()).add(s.author)
-    categories = sorted(speakers_by_category)
     positive = 1.0
     mitigation = 1.0
-    for rule, (w, category) in best.items():
-        if category in NEUTRALIZERS:
+    for rule, info in best.items():
+        if info.category in NEUTRALIZERS:
             continue  # they already cancelled hiding matches in the matcher; they never score
-        if category == "LEGITIMACY":
+        if info.category == "LEGITIMACY":
             # Several distinct reasons for innocence (a DPA, a sign-off, a notice) weigh more than one.
-            mitigation *= (1 - w) ** min(len(legit_terms[rule]), LEGIT_TERMS_PER_RULE)
+            mitigation *= (1 - info.weight) ** min(len(legit_terms[rule]), LEGIT_TERMS_PER_RULE)
         else:
-            positive *= 1 - w
+            positive *= 1 - info.weight
     score = 1 - positive
-    speakers = sorted({s.author for s in window
-                       if any(m["category"] not in NEUTRALIZERS + ("LEGITIMACY",) for m in s.matches)})
+    evidence = [s for s in window if any(_scores(m["category"]) for m in s.matches)]
+    speakers = sorted({s.author for s in evidence})
     if len(speakers) > 1:
         score = min(1.0, score + SPEAKER_BONUS * (len(speakers) - 1))
     score *= mitigation
-    gated = any(c in speakers_by_category for c in HIDING) and _names_the_subject(best)
+    strong = {rule: info for rule, info in best.items() if not info.weak or rule in _aimed_at_origin(window, best)}
+    gated = _names_the_subject(strong) and (
+        any(info.category in HIDING for info in strong.values()) or _corroborated(window, best))
     if not gated:
         score = min(score, UNGATED_CAP)
     score = round(score, 3)
     return Assessment(
         score=score,
         severity=severity_of(score),
-        categories=categories,
+        categories=sorted(speakers_by_category),
         rules=sorted(best),
         speakers=speakers,
-        explanation=explain(score, speakers_by_category, window, gated),
+        explanation=explain(score, speakers_by_category, window, gated, best),
         gated=gated,
         signals=window,
-        evidence=[s for s in window if any(m["category"] not in NEUTRALIZERS + ("LEGITIMACY",) for m in s.matches)],
-        gist=_gist(window),
+        evidence=evidence,
+        gist=_gist(window, best),
     )
 
 
-def _gist(window: list[Signal]) -> str:
-    hiding = [c for c in HIDING if any(m["category"] == c for s in window for m in s.matches)]
-    subject = _quote(window, "THIRD_PARTY_API") or _quote(window, "API_DATA")
-    what = " and ".join(c.lower() for c in hiding) or "signals"
-    return f"{what.capitalize()} about {subject}" if subject else what.capitalize()
+def _aimed_at_origin(window: list[Signal], best: Profile) -> set[str]:
+    """Everyday hiding words whose object is where data came from: "source tag, keep it?" answered by
+    "不留", or "delete" said in the same message as "the lineage". Deleting is everyday; deleting the
+    provenance is not. Only the same message or a direct reply counts."""
+    origin = {s.message_id for s in window
+              if any(family(m["rule"]) == PROVENANCE for m in s.matches)}
+    if not origin:
+        return set()
+    aimed = set()
+    for s in window:
+        if s.message_id in origin or s.parent in origin or any(
+                o.parent == s.message_id for o in window if o.message_id in origin):
+            aimed.update(m["rule"] for m in s.matches
+                         if best[m["rule"]].weak and best[m["rule"]].category in ("CONCEALMENT", "SECRECY"))
+    return aimed
 
 
-def _names_the_subject(best: dict[str, tuple[float, str]]) -> bool:
+def _corroborated(window: list[Signal], best: Profile) -> bool:
+    """Everyday hiding words stand for hiding only together: several kinds of them ("delete the scripts",
+    "squash the history", "let's talk offline"), from more than one person, in an exchange that also
+    knows it is breaking a rule ("their terms don't allow it", 审计)."""
+    kinds, speakers = set(), set()
+    for s in window:
+        for m in s.matches:
+            info = best[m["rule"]]
+            if info.category in HIDING and info.weak:
+                kinds.add(family(m["rule"]))
+                speakers.add(s.author)
+    aware = any(info.category == "POLICY_AWARENESS" for info in best.values())
+    return aware and len(kinds) >= CORROBORATING_KINDS and len(speakers) >= 2
+
+
+def _names_the_subject(strong: Profile) -> bool:
     """A vendor API is named, or its data is, by two different kinds of evidence (e.g. outputs and distillation),
     or model data is there and concealment is about its origin ("keep the lineage vague", "don't name the model").
 
-    One generic data word ("dataset", "corpus") is not enough to tie hiding talk to a vendor.
+    One generic data word ("dataset", "corpus") is not enough to tie hiding talk to a vendor, nor is one kind
+    said in two languages.
     """
-    categories = [category for _, category in best.values()]
-    if "THIRD_PARTY_API" in categories or categories.count("API_DATA") >= 2:
+    categories = [info.category for info in strong.values()]
+    data_kinds = {family(rule) for rule, info in strong.items() if info.category == "API_DATA"}
+    if "THIRD_PARTY_API" in categories or len(data_kinds) >= 2:
         return True
-    about_origin = any(rule.startswith(ORIGIN_RULES) for rule in best)
-    return about_origin and "API_DATA" in categories and "CONCEALMENT" in categories
+    if data_kinds and any(family(rule) == VENDOR_TERMS for rule in strong):
+        return True  # "the output-use clause" and "the generation jobs": the provider's data, named by its terms
+    about_origin = any(family(rule) in ORIGIN_RULES for rule in strong)
+    return about_origin and bool(data_kinds) and "CONCEALMENT" in categories
 
 
 def _quote(window: list[Signal], category: str, limit: int = 2) -> str:
@@ -164,7 +231,20 @@ def _quote(window: list[Signal], category: str, limit: int = 2) -> str:
     return ", ".join(f"'{t}'" for t in terms[:limit])
 
 
-def explain(score: float, speakers_by_category: dict[str, set[str]], window: list[Signal], gated: bool) -> str:
+def _gist(window: list[Signal], best: Profile) -> str:
+    """'Relabelling and moving off the record about 'GPT-4o', 'outputs'': the hiding found and its subject."""
+    said = [rule for s in window for m in s.matches for rule in [m["rule"]]]
+    hiding = sorted({rule for rule in said if best[rule].category in HIDING},
+                    key=lambda r: (best[r].weak, -best[r].weight, r))
+    gists = list(dict.fromkeys(best[r].gist or best[r].category.lower() for r in hiding))[:3]
+    subject = _quote(window, "THIRD_PARTY_API") or _quote(window, "API_DATA")
+    what = (", ".join(gists[:-1]) + " and " + gists[-1]) if len(gists) > 1 else (gists[0] if gists else "signals")
+    what = what[0].upper() + what[1:]
+    return f"{what} about {subject}" if subject else what
+
+
+def explain(score: float, speakers_by_category: dict[str, set[str]], window: list[Signal], gated: bool,
+            best: Profile) -> str:
     parts = []
     for category in sorted(speakers_by_category):
         who = ", ".join(sorted(speakers_by_category[category]))
@@ -173,7 +253,13 @@ def explain(score: float, speakers_by_category: dict[str, set[str]], window: lis
             name = f"hiding talk set aside as {name}"
         parts.append(f"{name} ({_quote(window, category)} by {who})")
     n = len(window)
-    sentence = f"Score {score:.2f} over {n} message{'s' if n != 1 else ''}: " + "; ".join(parts)
+    links = sorted({CUE_WORDS[s.cue] for s in window[1:] if s.cue in CUE_WORDS})
+    linked = f" linked by {', '.join(links)}" if n > 1 and links else ""
+    sentence = f"Score {score:.2f} over {n} message{'s' if n != 1 else ''}{linked}: " + "; ".join(parts)
     if not gated:
-        sentence += "; capped below medium because no hiding is tied to a third-party API or its data"
+        if any(best[r].category in HIDING and best[r].weak for r in best) and not any(
+                best[r].category in HIDING and not best[r].weak for r in best):
+            sentence += "; capped below medium because its hiding words are everyday talk"
+        else:
+            sentence += "; capped below medium because no hiding is tied to a third-party API or its data"
     return sentence + "."

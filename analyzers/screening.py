@@ -71,7 +71,6 @@ class Screener:
         self.ruleset = ruleset
         self.matcher = Matcher(ruleset)
         self.prefilter = self.matcher.prefilter
-        self.weights = {r.id: r.weight for r in ruleset.rules}
         self.finder = finder if finder is not None else EntityFinder()
         pii = PII_TYPES if redact_pii is True else tuple(redact_pii or ())
         self.mask_types = frozenset(SECRET_TYPES + pii)
@@ -119,7 +118,6 @@ class Screener:
             out.append({
                 "doc": candidate,
                 "matches": [m.as_dict(msg_id) for m in matches],
-                "weights": {m.rule: self.weights[m.rule] for m in matches},
                 "entities": entities,
                 "context": [self._context(messages[j], None if defer_context else clean(j)[0])
                             for j in neighbours(i)],
@@ -135,7 +133,6 @@ class Screener:
                     "author": self._author(message["author"]),
                     "conversation": self._conversation(message["conversation"])},
             "matches": [m.as_dict(msg_id) for m in legit],
-            "weights": {m.rule: self.weights[m.rule] for m in legit},
             "entities": [],
             "context": [],
         }

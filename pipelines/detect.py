@@ -18,7 +18,8 @@ from apache_beam.utils import shared
 
 from analyzers.cases import detect_conversation
 from analyzers.episodes import Disentangler
-from analyzers.rules import load_ruleset
+from analyzers.rules import RuleSet, load_ruleset
+from analyzers.scoring import profile_of
 from analyzers.screening import Screener
 from pipelines.archive import Archive, HashingReader
 from pipelines.ingest.base import DeadLetter, Merged, Reader
@@ -32,8 +33,8 @@ class _ReadStream(beam.DoFn):
     """One stream of member files (a conversation's day files, or a file on its own) read in order.
 
     The stream is read whole by one worker so that every message gets its position in its
-    conversation and its episode (the exchange it belongs to) from the messages before and after
-    it; only a few dozen messages per conversation are held at a time.
+    conversation and its episode (the exchange it belongs to) from the messages before it; only
+    a few dozen messages per conversation are held at a time.
     """
 
     def __init__(self, archive: Archive, reader: Reader, context: Any, archive_sha256: str, batch_size: int,
@@ -55,11 +56,10 @@ class _ReadStream(beam.DoFn):
                 if isinstance(item, beam.pvalue.TaggedOutput):
                     yield item
                     continue
-                batch.extend(episodes.add(item))
+                batch.append(episodes.add(item))
                 if len(batch) >= self.batch_size:
                     yield from self._emit(batch)
                     batch = []
-        batch.extend(episodes.flush())
         yield from self._emit(batch)
 
     def _emit(self, batch: list[dict]):
@@ -193,9 +193,9 @@ class ScoreMessages(beam.PTransform):
 
 
 class _Detect(beam.DoFn):
-    def __init__(self, ruleset_version: str, run_id: str, gap: float, summarize,
+    def __init__(self, ruleset: RuleSet, run_id: str, gap: float, summarize,
                  progress: str | None = None, mask_context: tuple | None = None):
-        self.ruleset_version, self.run_id = ruleset_version, run_id
+        self.ruleset_version, self.profile, self.run_id = ruleset.version, profile_of(ruleset), run_id
         self.gap, self.summarize, self.progress = gap, summarize, progress
         self.mask_context = mask_context
 
@@ -208,7 +208,8 @@ class _Detect(beam.DoFn):
 
     def process(self, element):
         _, candidates = element
-        hits, cases = detect_conversation(sorted(candidates, key=_arrival), self.ruleset_version, self.gap)
+        hits, cases = detect_conversation(sorted(candidates, key=_arrival), self.ruleset_version, self.profile,
+                                          self.gap)
         self.tally.add(hits=len(hits))
         by_case: dict[str, list[dict]] = {}
         cleaned: dict = {}  # neighbouring hits share context messages
@@ -240,11 +241,11 @@ def _arrival(candidate: dict) -> tuple:
 class DetectCases(beam.PTransform):
     """Keyed candidates in; hits (main) and cases (tagged) out."""
 
-    def __init__(self, ruleset_version: str, run_id: str, gap: float, summarize,
+    def __init__(self, ruleset: RuleSet, run_id: str, gap: float, summarize,
                  progress: str | None = None, mask_context: tuple | None = None):
         """mask_context: (rules_dir, redact) of ScoreMessages(defer_context=True), to mask hits' context."""
         super().__init__()
-        self.args = (ruleset_version, run_id, gap, summarize, progress, mask_context)
+        self.args = (ruleset, run_id, gap, summarize, progress, mask_context)
 
     def expand(self, keyed_candidates):
         return (

@@ -11,6 +11,12 @@ SECRECY rule.
 
 Labels are JSON lines: {"conversation": <conversation name>, "label": "positive"|"negative",
 "language": ..., "family": ...}.
+
+Busy exports, where the conversations to find are planted among thousands of ordinary
+messages, are labelled per message instead: a JSON file {"positives": [{"id", "channel",
+"messages": [message ids]}], "decoys": [...]} (`planted` below). A positive is caught when
+any of its messages is a medium or high hit; every medium or high hit outside the positives
+is a false alarm, and a medium or high case with no positive message is a false case.
 """
 
 from __future__ import annotations
@@ -169,7 +175,72 @@ def evaluate(input_path: str, labels_path: str, rules_dir: str | None = None, ex
     }
 
 
+@dataclass
+class Planted:
+    """What the scan made of the conversations planted in a busy export."""
+
+    positives: int
+    caught: list[str]
+    missed: list[str]
+    decoys_flagged: list[str]
+    false_alarms: int  # medium/high hits outside every positive
+    false_cases: int  # medium/high cases holding no positive message
+    serious_cases: int
+    hits: int
+
+    @property
+    def right(self) -> bool:
+        return not self.missed and not self.false_alarms
+
+    def line(self) -> str:
+        return (f"caught {len(self.caught)}/{self.positives} planted, {self.false_alarms} false medium/high hits, "
+                f"{self.false_cases} false medium/high cases ({self.serious_cases} medium/high cases in all), "
+                f"decoys flagged {len(self.decoys_flagged)}, {self.hits} hits")
+
+
+def evaluate_planted(input_path: str, labels_path: str, rules_dir: str | None = None,
+                     extra_args: list[str] | None = None) -> Planted:
+    from pipelines.scan import run
+
+    labels = json.loads(Path(labels_path).read_text(encoding="utf-8"))
+
+    def keyed(rows):
+        return {(r["channel"], str(m)): r["id"] for r in rows for m in r["messages"]}
+
+    positive_of, decoy_of = keyed(labels["positives"]), keyed(labels.get("decoys", []))
+    with tempfile.TemporaryDirectory(prefix="cf-eval-") as out:
+        argv = ["--input", input_path, "--out", out, "--no-index", "--quiet", *(extra_args or [])]
+        if rules_dir:
+            argv += ["--rules", rules_dir]
+        run(argv)
+        hits = [json.loads(line) for line in (Path(out) / "hits.jsonl").read_text(encoding="utf-8").splitlines()]
+    caught, decoys, false_alarms = set(), set(), 0
+    cases: dict[str, bool] = {}  # serious case -> holds a positive message
+    for hit in hits:
+        if hit["detection"]["severity"] not in SERIOUS:
+            continue
+        key = (hit["conversation"]["name"], hit["message"]["id"])
+        cases[hit["case"]["id"]] = cases.get(hit["case"]["id"], False) or key in positive_of
+        if key in positive_of:
+            caught.add(positive_of[key])
+        else:
+            false_alarms += 1
+            if key in decoy_of:
+                decoys.add(decoy_of[key])
+    every = [r["id"] for r in labels["positives"]]
+    return Planted(positives=len(every), caught=[p for p in every if p in caught],
+                   missed=[p for p in every if p not in caught], decoys_flagged=sorted(decoys),
+                   false_alarms=false_alarms, false_cases=sum(not v for v in cases.values()),
+                   serious_cases=len(cases), hits=len(hits))
+
+
 def main(input_path: str, labels_path: str, rules_dir: str | None = None) -> int:
+    if labels_path.endswith(".json"):
+        result = evaluate_planted(input_path, labels_path, rules_dir)
+        print(result.line())
+        if result.missed:
+            print("missed: " + ", ".join(result.missed))
+        return 0
     results = evaluate(input_path, labels_path, rules_dir)
     print(format_report("engine (medium+ hit in the conversation)", results["engine"]))
     print()

@@ -124,7 +124,7 @@ def run(argv: list[str] | None = None) -> int:
         detected = (
             read.batches
             | "ScoreMessages" >> ScoreMessages(opts.rules, masked_pii, tallies, defer_context=True)
-            | "DetectCases" >> DetectCases(ruleset.version, run_id, opts.window_gap, summarize,
+            | "DetectCases" >> DetectCases(ruleset, run_id, opts.window_gap, summarize,
                                            tallies, mask_context=(opts.rules, masked_pii))
         )
         hits, cases = detected.hits, detected[CASES]

@@ -25,9 +25,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from analyzers.ids import content_id
 from pipelines.archive import Archive
 from pipelines.ingest.base import DataError, DeadLetter, Reader, Record, new_message
-from analyzers.ids import content_id
 from pipelines.ingest.parsing import UniqueIds, epoch_of, head_text, lines_of
 
 FROM_LINE = re.compile(rb"^From \S+\s+\w{3} \w{3}\s+\d{1,2} \d{1,2}:\d{2}")  # `From sender Mon Apr 18 14:20:57`

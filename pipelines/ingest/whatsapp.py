@@ -22,9 +22,9 @@ from typing import Any, BinaryIO
 
 import yaml
 
+from analyzers.ids import content_id
 from pipelines.archive import NESTED_SEPARATOR, Archive
 from pipelines.ingest.base import DataError, DeadLetter, Reader, Record, new_message
-from analyzers.ids import content_id
 from pipelines.ingest.parsing import UniqueIds, epoch_of, head_text, lines_of
 
 HEADER = re.compile(

@@ -39,7 +39,7 @@ def test_masking_context_late_gives_what_masking_it_early_gives(screener):
 
 
 def test_hits_never_leave_with_unmasked_context():
-    detect = _Detect("v", "run-x", 1800, summarize=None)
+    detect = _Detect(load_ruleset(), "run-x", 1800, summarize=None)
     detect.screener = None
     with pytest.raises(ValueError, match="unmasked"):
         detect._masked([{"id": "1", "text": "alice@example.com", "language": "en"}], {})

@@ -1,12 +1,21 @@
 import pytest
 
-from analyzers.scoring import Signal, assess, windows
+from analyzers.scoring import RuleInfo, Signal, windows
+from analyzers.scoring import assess as assess_with
+
+WEAK = {"evade.weak", "secrecy.weak", "data.weak"}
+
+
+def assess(window, weak=WEAK):
+    """Every rule weighs 0.45; the ones named in `weak` are everyday words."""
+    profile = {m["rule"]: RuleInfo(0.45, m["category"], m["rule"] in weak) for s in window for m in s.matches}
+    return assess_with(window, profile)
 
 
 def sig(mid, author, t, thread=None, *cats, episode=None):
     matches = [{"rule": f"{c.lower()}.r", "category": c, "term": c.lower(), "message_id": mid, "start": 0,
                 "end": 1} for c in cats]
-    return Signal(mid, author, t, thread, matches, {m["rule"]: 0.45 for m in matches}, episode=episode)
+    return Signal(mid, author, t, thread, matches, episode=episode)
 
 
 def ids(ws):
@@ -65,7 +74,6 @@ def test_one_generic_data_word_does_not_tie_hiding_to_a_vendor():
 def test_two_kinds_of_api_data_evidence_do():
     data = sig("1", "a", 0, None, "API_DATA")
     data.matches.append({**data.matches[0], "rule": "api_data.other"})
-    data.weights["api_data.other"] = 0.45
     verdict = assess([data, sig("2", "b", 10, None, "CONCEALMENT")])
     assert verdict.gated
 
@@ -86,7 +94,7 @@ def test_each_distinct_legitimacy_term_counts():
 def ruled(mid, author, t, rule, category):
     """A signal with one match of a named rule (the origin gate looks at rule ids)."""
     match = {"rule": rule, "category": category, "term": rule, "message_id": mid, "start": 0, "end": 1}
-    return Signal(mid, author, t, None, [match], {rule: 0.45})
+    return Signal(mid, author, t, None, [match])
 
 
 @pytest.mark.parametrize("data_rule, hiding_rule, hiding_category", [
@@ -121,9 +129,52 @@ def test_two_records_with_one_message_id_stay_two_hits():
                "thread": {"id": None}, "timestamp": {"epoch": t}, "@timestamp": f"2024-05-01T10:00:0{int(t)}.000Z",
                "episode": {"id": "e1", "parent": None, "cue": "start"}}
         match = {"rule": text_rule, "category": category, "term": "x", "message_id": "dup@x", "start": 0, "end": 1}
-        return {"doc": doc, "matches": [match], "weights": {text_rule: 0.6}, "entities": [], "context": []}
+        return {"doc": doc, "matches": [match], "entities": [], "context": []}
 
+    profile = {"api.x": RuleInfo(0.6, "THIRD_PARTY_API"), "conceal.x": RuleInfo(0.6, "CONCEALMENT")}
     hits, _ = detect_conversation([candidate("a", "api.x", "THIRD_PARTY_API", 1),
-                                   candidate("b", "conceal.x", "CONCEALMENT", 2)], "v")
+                                   candidate("b", "conceal.x", "CONCEALMENT", 2)], "v", profile)
     assert sorted(h["author"]["name"] for h in hits) == ["a", "b"]
     assert len({h["hit"]["id"] for h in hits}) == 2
+
+
+def test_everyday_hiding_words_never_open_the_gate_even_beside_a_vendor():
+    """'quota' next to 'OpenAI', 'DM me' next to 'Gemini': ordinary talk, however close."""
+    for weak in ("evade.weak", "secrecy.weak"):
+        vendor = ruled("1", "a", 0, "api.vendor", "THIRD_PARTY_API")
+        verdict = assess([vendor, ruled("2", "b", 5, weak, weak.split(".")[0].replace("evade", "EVASION")
+                                        .replace("secrecy", "SECRECY"))])
+        assert not verdict.gated and verdict.severity == "low", weak
+        assert "everyday talk" in verdict.explanation
+
+
+def test_everyday_words_add_weight_once_real_hiding_ties_the_window():
+    base = [ruled("1", "a", 0, "api.vendor", "THIRD_PARTY_API"), ruled("2", "b", 5, "conceal.r", "CONCEALMENT")]
+    plain = assess(base)
+    boosted = assess([*base, ruled("3", "c", 9, "evade.weak", "EVASION")])
+    assert plain.gated and boosted.gated and boosted.score > plain.score
+
+
+def test_everyday_data_words_do_not_name_the_subject():
+    """'the batch' and 'sft-0311-a' are two kinds of data word, but neither says whose data it is."""
+    window = [ruled("1", "a", 0, "data.weak", "API_DATA"), ruled("2", "a", 1, "data.training_use", "API_DATA"),
+              ruled("3", "b", 5, "conceal.r", "CONCEALMENT")]
+    assert not assess(window).gated
+    assert assess(window, weak=set()).gated
+
+
+def test_one_kind_of_data_evidence_said_in_two_languages_is_still_one_kind():
+    window = [ruled("1", "a", 0, "data.training_use", "API_DATA"),
+              ruled("2", "a", 1, "data.training_use_zh", "API_DATA"), ruled("3", "b", 5, "conceal.r", "CONCEALMENT")]
+    assert not assess(window).gated
+
+
+def test_the_explanation_says_how_the_evidence_is_linked():
+    a = Signal("1", "a", 0, None, [{"rule": "api.v", "category": "THIRD_PARTY_API", "term": "GPT-4o",
+                                     "message_id": "1", "start": 0, "end": 6}], episode="e")
+    b = Signal("2", "b", 9, None, [{"rule": "conceal.r", "category": "CONCEALMENT", "term": "relabel",
+                                     "message_id": "2", "start": 0, "end": 7}], episode="e", parent="1",
+               cue="addresses")
+    verdict = assess([a, b])
+    assert "linked by mention" in verdict.explanation
+    assert verdict.gist == "Concealment about 'GPT-4o'"
