@@ -45,6 +45,8 @@ def signal_of(candidate: dict) -> Signal:
         episode=episode.get("id"),
         parent=episode.get("parent"),
         cue=episode.get("cue", "start"),
+        sure=episode.get("sure", False),
+        part=episode.get("part"),
     )
 
 

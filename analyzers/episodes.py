@@ -63,6 +63,7 @@ class Limits:
     people_per_exchange: float = 1.5
     pace_span: float = 300.0  # seconds over which the pace of the channel is counted
     exchange_pace: float = 1.0  # messages one exchange says in that time
+    quiet: float = 1.5  # exchanges at once up to which a guessed link is trusted like a stated one
     adjacent_gap: float = 1800.0  # seconds within which the previous message may be answered with no other cue
     partner_span: int = 20  # messages for which a linked pair stays "in an exchange"
     remembered: int = 100_000  # message ids kept for thread and reply lookups
@@ -88,9 +89,8 @@ class Link:
     episode: str  # id of the episode's first message
     parent: str | None  # the message it answers; None when it starts an episode
     cue: str  # why: thread, reply, addresses, addressed, partners, same-author, words, adjacent, start
-
-    def as_dict(self) -> dict:
-        return {"id": self.episode, "parent": self.parent, "cue": self.cue}
+    sure: bool = False  # stated by the platform or a name, or guessed in a channel quiet enough to trust it
+    part: str = ""  # id of the first message of the part of the episode held together by sure links
 
 
 @dataclass(slots=True)
@@ -178,7 +178,7 @@ class Linker:
         self.position = 0
         self.users_seen = 0
         self.recent: deque[_Node] = deque(maxlen=limits.lookback)
-        self.index: OrderedDict[str, str] = OrderedDict()  # message id -> its episode
+        self.index: OrderedDict[str, tuple[str, str]] = OrderedDict()  # message id -> (episode, part)
         self.thread_last: OrderedDict[str, tuple[str, str]] = OrderedDict()  # thread -> (last id, episode)
         self.pairs: dict[frozenset, int] = {}  # author pairs linked by a name or reply -> user index of that link
         self.names = _Names()
@@ -189,7 +189,7 @@ class Linker:
         position = self.position
         self.position += 1
         if turn.kind != USER:  # joins, bots and system events are noise: an episode of their own
-            link = Link(position, turn.id, None, "start")
+            link = Link(position, turn.id, None, "start", part=turn.id)
             self._remember(turn, link)
             return link
         self.names.learn(turn)
@@ -202,13 +202,14 @@ class Linker:
     def _decide(self, turn: Turn, position: int) -> Link:
         words = words_of(turn.text)
         addressees = self.names.addressees(turn.text, turn.author)
-        parent, cue = self._explicit(turn)
+        parent, cue, sure = self._explicit(turn)
+        part = self._part_of(parent) if parent is not None else ""
         if parent is None:
-            parent, cue = self._best(turn, words, addressees)
+            parent, cue, sure, part = self._best(turn, words, addressees)
         if parent is None:
-            link = Link(position, turn.id, None, "start")
+            link = Link(position, turn.id, None, "start", part=turn.id)
         else:
-            link = Link(position, self._episode_of(parent), parent, cue)
+            link = Link(position, self._episode_of(parent), parent, cue, sure, part if sure else turn.id)
         node = _Node(turn, link, self.users_seen, words, addressees)
         if link.cue in EXPLICIT and (p := self._recent_node(link.parent)) is not None \
                 and p.turn.author != turn.author:
@@ -220,21 +221,24 @@ class Linker:
         self._remember(turn, link)
         return link
 
-    def _explicit(self, turn: Turn) -> tuple[str | None, str]:
+    def _explicit(self, turn: Turn) -> tuple[str | None, str, bool]:
         """Thread replies and explicit replies: what the platform recorded."""
         if turn.thread and turn.thread != turn.id:
             last = self.thread_last.get(turn.thread)
-            return (last[0] if last else turn.thread), "thread"
+            return (last[0] if last else turn.thread), "thread", True
         if turn.reply_to and turn.reply_to != turn.id:
-            return turn.reply_to, "reply"
-        return None, ""
+            return turn.reply_to, "reply", True
+        return None, "", False
 
     def _episode_of(self, message_id: str) -> str:
         # A target we no longer (or never) saw still names one episode for all its replies.
-        return self.index.get(message_id, message_id)
+        return self.index.get(message_id, (message_id, message_id))[0]
+
+    def _part_of(self, message_id: str) -> str:
+        return self.index.get(message_id, (message_id, message_id))[1]
 
     def _remember(self, turn: Turn, link: Link) -> None:
-        self._bounded_put(self.index, turn.id, link.episode)
+        self._bounded_put(self.index, turn.id, (link.episode, link.part))
         if turn.thread:
             self._bounded_put(self.thread_last, turn.thread, (turn.id, link.episode))
 
@@ -250,13 +254,16 @@ class Linker:
                 return node
         return None
 
-    def _best(self, turn: Turn, words: frozenset, addressees: frozenset) -> tuple[str | None, str]:
+    def _best(self, turn: Turn, words: frozenset, addressees: frozenset) -> tuple[str | None, str, bool, str]:
         if not self.recent:
-            return None, ""
+            return None, "", False, ""
         w, limits = self.w, self.limits
         latest_by: dict[str, _Node] = {}
+        anchored_by: dict[str, _Node] = {}  # each person's latest message that is not a mere guess
         for node in self.recent:
             latest_by[node.turn.author] = node
+            if node.link.sure or node.link.parent is None:
+                anchored_by[node.turn.author] = node
         # How many exchanges run at once: the other people among the last few messages, a couple per
         # exchange; but no more than the pace allows (four people taking turns every few minutes are one).
         lately = {n.turn.author for n in list(self.recent)[-limits.busy_window:]
@@ -302,7 +309,13 @@ class Linker:
             if score > best_score:
                 best, best_score = node, score
                 best_cue = max(cues)[1]
-        return (best.turn.id, best_cue) if best else (None, "")
+        if best is None:
+            return None, "", False, ""
+        sure = best_cue in EXPLICIT or busy <= limits.quiet
+        # Naming someone answers their latest message; if that one was side talk the linker only guessed
+        # at, the exchange they stood in is that of their latest message that was not.
+        anchor = anchored_by.get(best.turn.author, best) if best_cue == "addresses" else best
+        return best.turn.id, best_cue, sure, anchor.link.part
 
     def _similarity(self, a: frozenset, b: frozenset, shared: frozenset, n_docs: int) -> float:
         def idf(t):
@@ -333,7 +346,7 @@ class Disentangler:
     """Episodes for the messages of one stream (a conversation's files, or a file of many conversations).
 
     Sets on each message `message.position` (its ordinal in the conversation, running on across
-    files) and `episode.{id, parent, cue}`; `episode.id` is stable for the same input.
+    files) and `episode.{id, parent, cue, sure, part}`; the ids are stable for the same input.
     """
 
     def __init__(self, weights: Weights = Weights(), limits: Limits = Limits()):
@@ -347,5 +360,6 @@ class Disentangler:
             linker = self.linkers[key] = Linker(self.weights, self.limits)
         link = linker.link(turn_of(doc))
         doc["message"]["position"] = link.position
-        doc["episode"] = {"id": episode_id(*key, link.episode), "parent": link.parent, "cue": link.cue}
+        doc["episode"] = {"id": episode_id(*key, link.episode), "parent": link.parent, "cue": link.cue,
+                          "sure": link.sure, "part": episode_id(*key, link.part)}
         return doc

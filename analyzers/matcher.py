@@ -10,7 +10,7 @@ tables of spacy-lookups-data (installed, never downloaded), over the folded text
 Hiding talk said in the negative ("we must never hide ...") or as a hypothetical
 ("which of these is a violation? ...") is dropped here, by the NEGATION and
 HYPOTHETICAL rules of the packs: a negation cancels the hiding matches that follow it
-in the same sentence, a hypothetical those anywhere in the message. The cue itself is
+closely in the same clause, a hypothetical those anywhere in the message. The cue itself is
 kept as a match, so the explanation can say why.
 """
 
@@ -24,7 +24,9 @@ from analyzers.normalize import fold, to_original
 from analyzers.prefilter import Prefilter
 from analyzers.rules import HIDING, NEUTRALIZERS, Rule, RuleError, RuleSet
 
-SENTENCE_END = re.compile(r"[.!?;。！？；\n]+")
+# A negation reaches the hiding words of its own clause only: "GPT never does, I can inject some noise".
+CLAUSE_END = re.compile(r"[.!?;。！？；\n,，:：]+")
+NEGATION_REACH = 60  # characters after the negation
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +126,7 @@ class Matcher:
         return kept
 
     def _neutralize(self, kept, folded: str):
-        """Drop hiding matches that a negation (same sentence, before) or a hypothetical (same message) covers.
+        """Drop hiding matches that a negation (same clause, shortly before) or a hypothetical (same message) covers.
 
         A cue stays in the result only when it cancelled something, so the explanation can name it.
         """
@@ -133,20 +135,22 @@ class Matcher:
         hiding = [m for m in kept if category[m] in HIDING]
         if not cues or not hiding:
             return [m for m in kept if category[m] not in NEUTRALIZERS]
-        sentence_of = _sentence_index(folded)
+        clause_of = _clause_index(folded)
         cancelled, used = set(), set()
         for cue in cues:
             for m in hiding:
                 hypothetical = category[cue] == "HYPOTHETICAL"
-                if hypothetical or (sentence_of(m[3][0]) == sentence_of(cue[3][0]) and cue[3][0] < m[3][0]):
+                negated = (clause_of(m[3][0]) == clause_of(cue[3][0])
+                           and 0 < m[3][0] - cue[3][0] <= NEGATION_REACH)
+                if hypothetical or negated:
                     cancelled.add(m)
                     used.add(cue)
         return [m for m in kept if m not in cancelled and (category[m] not in NEUTRALIZERS or m in used)]
 
 
-def _sentence_index(folded: str):
-    """A function from a position on the folded text to the number of the sentence holding it."""
-    ends = [m.end() for m in SENTENCE_END.finditer(folded)]
+def _clause_index(folded: str):
+    """A function from a position on the folded text to the number of the clause holding it."""
+    ends = [m.end() for m in CLAUSE_END.finditer(folded)]
 
     def index(pos: int) -> int:
         return sum(1 for e in ends if e <= pos)

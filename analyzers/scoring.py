@@ -31,8 +31,11 @@ MIN_HIT_SCORE = 0.3
 LEGIT_TERMS_PER_RULE = 3
 SPEAKER_BONUS = 0.05  # per extra speaker who adds a scoring signal
 CORROBORATING_KINDS = 2  # kinds of everyday hiding words that, together and aware of a rule, count as hiding
+TIED_WEAK_KINDS = 2  # kinds of everyday hiding words that, tied to their subject, count as hiding
 # Rule families (a rule id without its language suffix) that say the talk is about where data came from.
 PROVENANCE = "data.provenance"
+SELF_REFERENCE = "data.self_reference"  # the vendor's name inside its own outputs
+DISCLOSURE = "legit.disclosed"
 ORIGIN_RULES = (PROVENANCE, "conceal.claim_origin")
 VENDOR_TERMS = "policy.vendor_terms"  # the provider's terms name the provider
 LANGUAGE_SUFFIXES = ("_zh",)
@@ -78,6 +81,8 @@ class Signal:
     episode: str | None = None  # the exchange it belongs to (None: a message alone)
     parent: str | None = None  # the message it answers, as the episode step linked it
     cue: str = "start"  # why it was linked there
+    sure: bool = False  # a link stated by the platform or a name, or made in a quiet channel
+    part: str | None = None  # the part of the episode held together by such links
 
 
 @dataclass
@@ -139,9 +144,12 @@ def assess(window: list[Signal], profile: Profile) -> Assessment:
             speakers_by_category.setdefault(m["category"], set()).add(s.author)
     positive = 1.0
     mitigation = 1.0
+    withdrawn = _withdrawn(window, best)
     for rule, info in best.items():
         if info.category in NEUTRALIZERS:
             continue  # they already cancelled hiding matches in the matcher; they never score
+        if info.category == "LEGITIMACY" and rule in withdrawn:
+            continue
         if info.category == "LEGITIMACY":
             # Several distinct reasons for innocence (a DPA, a sign-off, a notice) weigh more than one.
             mitigation *= (1 - info.weight) ** min(len(legit_terms[rule]), LEGIT_TERMS_PER_RULE)
@@ -153,9 +161,7 @@ def assess(window: list[Signal], profile: Profile) -> Assessment:
     if len(speakers) > 1:
         score = min(1.0, score + SPEAKER_BONUS * (len(speakers) - 1))
     score *= mitigation
-    strong = {rule: info for rule, info in best.items() if not info.weak or rule in _aimed_at_origin(window, best)}
-    gated = _names_the_subject(strong) and (
-        any(info.category in HIDING for info in strong.values()) or _corroborated(window, best))
+    gated = any(_ties_hiding_to_subject(part, best) for part in _surely_linked_parts(window))
     if not gated:
         score = min(score, UNGATED_CAP)
     score = round(score, 3)
@@ -173,18 +179,77 @@ def assess(window: list[Signal], profile: Profile) -> Assessment:
     )
 
 
+def _ties_hiding_to_subject(part: list[Signal], best: Profile) -> bool:
+    """The gate to medium: hiding and its subject in messages surely linked to each other."""
+    said = {m["rule"] for s in part for m in s.matches}
+    strong = {rule: best[rule] for rule in said if not best[rule].weak or rule in _aimed_at_origin(part, best)}
+    return _names_the_subject(strong) and (
+        any(info.category in HIDING for info in strong.values())
+        or _tied_to_subject(part, best) or _corroborated(part, best))
+
+
+def _surely_linked_parts(window: list[Signal]) -> list[list[Signal]]:
+    """The window cut where its links are only guesses (a speaker going on, a shared word in a busy
+    channel): the parts of its episode held together by links the platform or a name states, or made
+    in a quiet channel (the episode step names each part, messages between candidates included)."""
+    parts: dict[str, list[Signal]] = {}
+    for s in window:
+        parts.setdefault(s.part or s.message_id, []).append(s)
+    return list(parts.values())
+
+
+def _surely_linked(window: list[Signal]) -> dict[str, set[str]]:
+    """Message id -> ids of the window's messages it is surely linked to: its parent or its replies when
+    the platform or a name says so, or when the channel was quiet enough to trust the linker's guess."""
+    ids = {s.message_id for s in window}
+    near: dict[str, set[str]] = {s.message_id: set() for s in window}
+    for s in window:
+        if s.parent in ids and s.sure:
+            near[s.message_id].add(s.parent)
+            near[s.parent].add(s.message_id)
+    return near
+
+
+def _tied_to_subject(window: list[Signal], best: Profile) -> bool:
+    """Everyday hiding words tied to their subject: "那个用kimi接口跑数据的事" answered by "私聊" and "删了";
+    "delete that" said right after the script that loops the vendor's API over trial keys, then "not here".
+    Two kinds of them at least (deleting twice is still deleting), one said in the message that names the
+    subject or surely linked to it."""
+    weak_kinds = {family(m["rule"]) for s in window for m in s.matches
+                  if best[m["rule"]].weak and best[m["rule"]].category in HIDING}
+    if len(weak_kinds) < TIED_WEAK_KINDS:
+        return False
+    subject = {s.message_id for s in window if any(_is_subject(m["rule"], best) for m in s.matches)}
+    near = _surely_linked(window)
+    return any(({s.message_id} | near[s.message_id]) & subject for s in window
+               if any(best[m["rule"]].weak and best[m["rule"]].category in HIDING for m in s.matches))
+
+
+def _is_subject(rule: str, best: Profile) -> bool:
+    info = best[rule]
+    return not info.weak and (info.category == "THIRD_PARTY_API" or family(rule) in (PROVENANCE, SELF_REFERENCE))
+
+
+def _withdrawn(window: list[Signal], best: Profile) -> set[str]:
+    """Disclosure that the exchange takes back: "partially generated with Gemini" answered by concealment
+    aimed at it ("删掉这句吧") no longer makes the exchange innocent. Only disclosure, and only answered."""
+    concealing_replies = {s.parent for s in window if s.sure
+                          and any(best[m["rule"]].category == "CONCEALMENT" for m in s.matches)}
+    return {m["rule"] for s in window if s.message_id in concealing_replies
+            for m in s.matches if family(m["rule"]) == DISCLOSURE}
+
+
 def _aimed_at_origin(window: list[Signal], best: Profile) -> set[str]:
     """Everyday hiding words whose object is where data came from: "source tag, keep it?" answered by
     "不留", or "delete" said in the same message as "the lineage". Deleting is everyday; deleting the
-    provenance is not. Only the same message or a direct reply counts."""
+    provenance is not. Only the same message or a reply to it counts."""
     origin = {s.message_id for s in window
               if any(family(m["rule"]) == PROVENANCE for m in s.matches)}
     if not origin:
         return set()
     aimed = set()
     for s in window:
-        if s.message_id in origin or s.parent in origin or any(
-                o.parent == s.message_id for o in window if o.message_id in origin):
+        if s.message_id in origin or s.parent in origin:
             aimed.update(m["rule"] for m in s.matches
                          if best[m["rule"]].weak and best[m["rule"]].category in ("CONCEALMENT", "SECRECY"))
     return aimed
@@ -216,6 +281,8 @@ def _names_the_subject(strong: Profile) -> bool:
     data_kinds = {family(rule) for rule, info in strong.items() if info.category == "API_DATA"}
     if "THIRD_PARTY_API" in categories or len(data_kinds) >= 2:
         return True
+    if SELF_REFERENCE in data_kinds:
+        return True  # "I'm Claude" in the samples: whose data it is, said by the data itself
     if data_kinds and any(family(rule) == VENDOR_TERMS for rule in strong):
         return True  # "the output-use clause" and "the generation jobs": the provider's data, named by its terms
     about_origin = any(family(rule) in ORIGIN_RULES for rule in strong)

@@ -31,6 +31,8 @@ TRICKY_DAY = [
                         f"ping me at {EMAIL} or {PHONE}", thread_ts=f"{T0:.6f}", parent_user_id="U1"),
     msg("U1", T0 + 150, f"好的，审计前{CHINESE}，别留痕迹", thread_ts=f"{T0:.6f}", parent_user_id="U1"),
     *CONCEALMENT_DAY[3:],
+    # said in the thread hours later: context of the exchange, with a pause before it
+    msg("U3", T0 + 3 * 3600 + 30, "sounds good, see you there", thread_ts=f"{T0:.6f}", parent_user_id="U1"),
 ]
 
 

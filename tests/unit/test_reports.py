@@ -104,9 +104,11 @@ def test_timeline_lists_each_message_once_flagged_ones_highlighted(redacted):
     assert len(ids) == len(set(ids)), "a context message shared by neighbouring hits is listed once"
     flagged = [li for li in items if "flagged" in li["class"]]
     assert [li["data-message-id"] for li in flagged] == case["hits"]
-    assert "lunch at noon?" in [text_of(li.select_one(".text")) for li in items if "context" in li["class"]]
+    context = [text_of(li.select_one(".text")) for li in items if "context" in li["class"]]
+    assert "sounds good, see you there" in context, "the exchange's own unflagged messages are context"
+    assert "lunch at noon?" not in context, "talk of another exchange in the channel is not"
     assert CHINESE in page.select_one("#timeline").get_text()
-    assert page.select_one("#timeline .pause") is not None, "the 3-hour pause before lunch is marked"
+    assert page.select_one("#timeline .pause") is not None, "the 3-hour pause in the thread is marked"
     marks = [text_of(m) for m in flagged[1].select("mark")]
     assert marks == ["scrub", "OpenAI", "audit"]
     for li in flagged:

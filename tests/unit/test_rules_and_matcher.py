@@ -88,7 +88,7 @@ def test_rules_check_reports_examples_that_misbehave(tmp_path):
     ("she is relabelling the rows as human", "conceal.relabel"),
     ("the answers were paraphrased twice", "conceal.paraphrase"),
     ("Stripping the source tags before delivery", "conceal.strip_provenance"),
-    ("then we renamed the source table", "conceal.relabel"),
+    ("then we renamed the source table", "conceal.rename"),
 ])
 def test_token_patterns_see_through_inflections(matcher, text, rule):
     assert rule in rules_of(matcher, text)
@@ -96,7 +96,7 @@ def test_token_patterns_see_through_inflections(matcher, text, rule):
 
 @pytest.mark.parametrize("text, rules", [
     ("用Claude的接口生成的数据要先脱敏再洗白", {"api.vendor_other", "conceal.whitewash_zh"}),
-    ("这事别在群里说了，私聊", {"secrecy.offline_zh"}),
+    ("这事别在群里说了，私聊", {"secrecy.channel_zh"}),
     ("GPT 的 output 要先做 desensitization", {"api.vendor_openai", "conceal.sanitize_source"}),
     ("通义千问的输出改写一下，别让人看出来源", {"api.vendor_zh", "conceal.rewrite_zh", "conceal.whitewash_zh"}),
 ])
@@ -157,7 +157,7 @@ def test_typographic_quotes_match_like_ascii(matcher):
     ("tunnel the batch through a vpn in another region", "evade.accounts"),
     # secrecy
     ("going to nuke my messages after lunch", "secrecy.offline"),
-    ("let's jump on a call instead of typing", "secrecy.offline"),
+    ("let's jump on a call instead of typing", "secrecy.channel"),
     ("keep finance out of this one", "secrecy.offline"),
 ])
 def test_indirect_talk_is_recognised(matcher, text, rule):
@@ -184,5 +184,8 @@ def test_indirect_talk_is_recognised(matcher, text, rule):
     "重复数据已删，写上自己的名字",
 ])
 def test_everyday_lookalikes_of_indirect_talk_stay_out(matcher, text):
+    """Everyday words may meet a weak rule (they never open the gate alone), never a real hiding one."""
     hiding = {"conceal", "evade", "secrecy"}
-    assert not {r for r in rules_of(matcher, text) if r.split(".")[0] in hiding or r == "api.euphemism"}, text
+    weak = {r.id for r in matcher.ruleset.rules if r.weak}
+    assert not {r for r in rules_of(matcher, text)
+                if (r.split(".")[0] in hiding or r == "api.euphemism") and r not in weak}, text

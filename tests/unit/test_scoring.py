@@ -12,10 +12,11 @@ def assess(window, weak=WEAK):
     return assess_with(window, profile)
 
 
-def sig(mid, author, t, thread=None, *cats, episode=None):
+def sig(mid, author, t, thread=None, *cats, episode=None, part="p"):
+    """A candidate; by default all of a test's candidates are surely linked (one part of one episode)."""
     matches = [{"rule": f"{c.lower()}.r", "category": c, "term": c.lower(), "message_id": mid, "start": 0,
                 "end": 1} for c in cats]
-    return Signal(mid, author, t, thread, matches, episode=episode)
+    return Signal(mid, author, t, thread, matches, episode=episode, part=part)
 
 
 def ids(ws):
@@ -91,10 +92,10 @@ def test_each_distinct_legitimacy_term_counts():
     assert assess([*base, two]).score < assess([*base, one]).score
 
 
-def ruled(mid, author, t, rule, category):
-    """A signal with one match of a named rule (the origin gate looks at rule ids)."""
+def ruled(mid, author, t, rule, category, parent=None, sure=True):
+    """A signal with one match of a named rule (the origin gate looks at rule ids); one part, surely linked."""
     match = {"rule": rule, "category": category, "term": rule, "message_id": mid, "start": 0, "end": 1}
-    return Signal(mid, author, t, None, [match])
+    return Signal(mid, author, t, None, [match], parent=parent, sure=sure, part="p")
 
 
 @pytest.mark.parametrize("data_rule, hiding_rule, hiding_category", [
@@ -171,10 +172,45 @@ def test_one_kind_of_data_evidence_said_in_two_languages_is_still_one_kind():
 
 def test_the_explanation_says_how_the_evidence_is_linked():
     a = Signal("1", "a", 0, None, [{"rule": "api.v", "category": "THIRD_PARTY_API", "term": "GPT-4o",
-                                     "message_id": "1", "start": 0, "end": 6}], episode="e")
+                                     "message_id": "1", "start": 0, "end": 6}], episode="e", part="e")
     b = Signal("2", "b", 9, None, [{"rule": "conceal.r", "category": "CONCEALMENT", "term": "relabel",
                                      "message_id": "2", "start": 0, "end": 7}], episode="e", parent="1",
-               cue="addresses")
+               cue="addresses", sure=True, part="e")
     verdict = assess([a, b])
     assert "linked by mention" in verdict.explanation
     assert verdict.gist == "Concealment about 'GPT-4o'"
+
+
+def test_hiding_and_subject_joined_only_by_a_guess_stay_below_medium():
+    """A speaker going on, or a shared word, in a busy channel is a guess: it may group messages into one
+    exchange, but it cannot carry a vendor named in one part to hiding talk in another."""
+    vendor = Signal("1", "a", 0, None, [{"rule": "api.v", "category": "THIRD_PARTY_API", "term": "OpenAI",
+                                          "message_id": "1", "start": 0, "end": 6}], episode="e", part="e")
+    hiding = Signal("2", "a", 60, None, [{"rule": "conceal.r", "category": "CONCEALMENT", "term": "scrub",
+                                           "message_id": "2", "start": 0, "end": 5}], episode="e", parent="1",
+                    cue="same-author", sure=False, part="x")
+    verdict = assess([vendor, hiding])
+    assert not verdict.gated and verdict.severity == "low"
+    hiding.part, hiding.sure = "e", True
+    assert assess([vendor, hiding]).gated
+
+
+def test_two_kinds_of_everyday_hiding_words_tied_to_the_subject_count_as_hiding():
+    """"用kimi接口跑数据的事周会上要说吗" answered by "私聊" and later "删了": each everyday, together telling."""
+    vendor = ruled("1", "a", 0, "api.vendor", "THIRD_PARTY_API")
+    private = ruled("2", "b", 5, "secrecy.weak", "SECRECY", parent="1")
+    deleted = ruled("3", "b", 9, "conceal.erase_weak", "CONCEALMENT", parent="2")
+    weak = {"secrecy.weak", "conceal.erase_weak"}
+    assert assess([vendor, private, deleted], weak=weak).gated
+    assert not assess([vendor, private], weak=weak).gated  # one kind is not enough
+    unlinked = ruled("2", "b", 5, "secrecy.weak", "SECRECY", parent=None)
+    assert not assess([vendor, unlinked, ruled("3", "b", 9, "conceal.erase_weak", "CONCEALMENT")], weak=weak).gated
+
+
+def test_a_disclosure_answered_by_concealment_no_longer_clears_the_exchange():
+    vendor = ruled("1", "a", 0, "api.vendor", "THIRD_PARTY_API")
+    disclosure = ruled("2", "a", 5, "legit.disclosed", "LEGITIMACY", parent="1")
+    cut = ruled("3", "b", 9, "conceal.r", "CONCEALMENT", parent="2")
+    kept = assess([vendor, disclosure, ruled("3", "b", 9, "conceal.r", "CONCEALMENT", parent="1")])
+    withdrawn = assess([vendor, disclosure, cut])
+    assert withdrawn.score > kept.score

@@ -72,7 +72,7 @@ def test_masked_placeholders_are_invisible_to_the_rules(screener):
     [candidate] = screener.screen(messages(f"the export still has {KEY} in it, scrub the logs"))
     assert KEY not in candidate["doc"]["message"]["text"]
     assert "<API_KEY_OPENAI>" in candidate["doc"]["message"]["text"]
-    assert {m["rule"] for m in candidate["matches"]} == {"conceal.strip_provenance", "conceal.sanitize_source"}
+    assert {m["rule"] for m in candidate["matches"]} == {"conceal.sanitize_source"}
 
 
 def test_a_message_whose_only_signal_was_its_secret_is_dropped(screener):
