@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from analyzers.ids import case_id, hit_id, stable_id
-from analyzers.scoring import MIN_HIT_SCORE, Assessment, Profile, Signal, assess, windows
+from analyzers.scoring import MIN_HIT_SCORE, UNGATED_CAP, Assessment, Profile, Signal, assess, severity_of, windows
 
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
 SCORING_LINKS = ("thread", "reply", "addresses", "addressed")  # cues worth naming in a case's story
@@ -73,12 +73,14 @@ def _hit(candidate: dict, verdict: Assessment, ruleset_version: str) -> dict:
     doc = candidate["doc"]
     own = candidate["matches"]
     window_ids = [s.message_id for s in verdict.signals]
+    # A message that only says everyday words ("deleted the merged ones") is part of the case, not its proof.
+    score = min(verdict.score, UNGATED_CAP) if doc["message"]["id"] in verdict.everyday else verdict.score
     return {
         "hit": {"id": hit_id(doc["platform"], doc["conversation"]["id"], doc["message"]["id"])},
         **doc,
         "detection": {
-            "score": verdict.score,
-            "severity": verdict.severity,
+            "score": score,
+            "severity": severity_of(score),
             "rules": sorted({m["rule"] for m in own}),
             "categories": sorted({m["category"] for m in own}),
             "matches": own,

@@ -46,6 +46,7 @@ class Rule:
     examples_no_match: tuple[str, ...] = ()
     pack: str = ""
     weak: bool = False  # everyday words: never open the gate or name the subject alone (see scoring)
+    with_subject: bool = False  # a weak rule that is real hiding when its own message names the subject
     gist: str = ""  # what a match means, in a few words, for case titles ("relabelling the data's origin")
 
 
@@ -72,7 +73,7 @@ def _rule(raw: dict, pack: str, where: str) -> Rule:
         raise RuleError(f"{where}: a rule must be a mapping")
     unknown = set(raw) - {
         "id", "category", "languages", "weight", "description", "terms", "regex", "anchors", "tokens",
-        "examples", "weak", "gist",
+        "examples", "weak", "with_subject", "gist",
     }
     if unknown:
         raise RuleError(f"{where}: unknown keys {sorted(unknown)}")
@@ -107,6 +108,9 @@ def _rule(raw: dict, pack: str, where: str) -> Rule:
     weak = raw.get("weak", False)
     if not isinstance(weak, bool):
         raise RuleError(f"{where}: weak must be true or false")
+    with_subject = raw.get("with_subject", False)
+    if not isinstance(with_subject, bool) or (with_subject and not weak):
+        raise RuleError(f"{where}: with_subject must be true or false, and only on a weak rule")
     gist = raw.get("gist", "")
     if not isinstance(gist, str):
         raise RuleError(f"{where}: gist must be a string")
@@ -131,6 +135,7 @@ def _rule(raw: dict, pack: str, where: str) -> Rule:
         examples_no_match=no_match,
         pack=pack,
         weak=weak,
+        with_subject=with_subject,
         gist=gist.strip(),
     )
 

@@ -35,6 +35,7 @@ TIED_WEAK_KINDS = 2  # kinds of everyday hiding words that, tied to their subjec
 # Rule families (a rule id without its language suffix) that say the talk is about where data came from.
 PROVENANCE = "data.provenance"
 SELF_REFERENCE = "data.self_reference"  # the vendor's name inside its own outputs
+MODEL_OUTPUTS = "data.model_outputs"
 DISCLOSURE = "legit.disclosed"
 ORIGIN_RULES = (PROVENANCE, "conceal.claim_origin")
 VENDOR_TERMS = "policy.vendor_terms"  # the provider's terms name the provider
@@ -52,13 +53,14 @@ class RuleInfo:
     category: str
     weak: bool = False
     gist: str = ""
+    with_subject: bool = False
 
 
 Profile = dict[str, RuleInfo]
 
 
 def profile_of(ruleset: RuleSet) -> Profile:
-    return {r.id: RuleInfo(r.weight, r.category, r.weak, r.gist) for r in ruleset.rules}
+    return {r.id: RuleInfo(r.weight, r.category, r.weak, r.gist, r.with_subject) for r in ruleset.rules}
 
 
 def family(rule_id: str) -> str:
@@ -96,6 +98,7 @@ class Assessment:
     gated: bool
     signals: list[Signal] = field(default_factory=list)
     evidence: list[Signal] = field(default_factory=list)  # the messages whose signals count: the hits
+    everyday: set[str] = field(default_factory=set)  # evidence ids saying only everyday words: hits, but low
     gist: str = ""  # what was found, in a few words, for a case title
 
 
@@ -133,6 +136,12 @@ def _scores(category: str) -> bool:
 
 
 def assess(window: list[Signal], profile: Profile) -> Assessment:
+    """Score a window. When parts of it tie hiding to its subject, only those parts are the evidence: the
+    rest of the episode, joined by guesses, neither adds to the score nor lowers it, nor becomes a hit."""
+    gated_parts = [part for part in _surely_linked_parts(window) if _ties_hiding_to_subject(part, profile)]
+    gated = bool(gated_parts)
+    if gated:
+        window = [s for s in window if any(s in part for part in gated_parts)]
     best: dict[str, RuleInfo] = {}  # rule -> its info, once per window
     legit_terms: dict[str, set[str]] = {}  # legitimacy rule -> distinct terms said
     speakers_by_category: dict[str, set[str]] = {}
@@ -161,7 +170,6 @@ def assess(window: list[Signal], profile: Profile) -> Assessment:
     if len(speakers) > 1:
         score = min(1.0, score + SPEAKER_BONUS * (len(speakers) - 1))
     score *= mitigation
-    gated = any(_ties_hiding_to_subject(part, best) for part in _surely_linked_parts(window))
     if not gated:
         score = min(score, UNGATED_CAP)
     score = round(score, 3)
@@ -175,14 +183,18 @@ def assess(window: list[Signal], profile: Profile) -> Assessment:
         gated=gated,
         signals=window,
         evidence=evidence,
+        everyday={s.message_id for s in evidence
+                  if all(best[m["rule"]].weak for m in s.matches if _scores(m["category"]))},
         gist=_gist(window, best),
     )
 
 
-def _ties_hiding_to_subject(part: list[Signal], best: Profile) -> bool:
+def _ties_hiding_to_subject(part: list[Signal], profile: Profile) -> bool:
     """The gate to medium: hiding and its subject in messages surely linked to each other."""
     said = {m["rule"] for s in part for m in s.matches}
-    strong = {rule: best[rule] for rule in said if not best[rule].weak or rule in _aimed_at_origin(part, best)}
+    best = {rule: profile[rule] for rule in said}
+    promoted = _aimed_at_origin(part, best) | _said_with_subject(part, best)
+    strong = {rule: best[rule] for rule in said if not best[rule].weak or rule in promoted}
     return _names_the_subject(strong) and (
         any(info.category in HIDING for info in strong.values())
         or _tied_to_subject(part, best) or _corroborated(part, best))
@@ -226,8 +238,10 @@ def _tied_to_subject(window: list[Signal], best: Profile) -> bool:
 
 
 def _is_subject(rule: str, best: Profile) -> bool:
+    """A vendor, what its model produced (outputs, self-references), or where data came from; not any dataset."""
     info = best[rule]
-    return not info.weak and (info.category == "THIRD_PARTY_API" or family(rule) in (PROVENANCE, SELF_REFERENCE))
+    return not info.weak and (info.category == "THIRD_PARTY_API" or family(rule) in (PROVENANCE, SELF_REFERENCE,
+                                                                                     MODEL_OUTPUTS))
 
 
 def _withdrawn(window: list[Signal], best: Profile) -> set[str]:
@@ -237,6 +251,13 @@ def _withdrawn(window: list[Signal], best: Profile) -> set[str]:
                           and any(best[m["rule"]].category == "CONCEALMENT" for m in s.matches)}
     return {m["rule"] for s in window if s.message_id in concealing_replies
             for m in s.matches if family(m["rule"]) == DISCLOSURE}
+
+
+def _said_with_subject(window: list[Signal], best: Profile) -> set[str]:
+    """Words like 脱敏 / desensitise: routine for personal data, hiding when the message itself names the vendor
+    or its data ("GPT-4 生成的数据先脱敏再进训练集")."""
+    return {m["rule"] for s in window if any(_is_subject(n["rule"], best) for n in s.matches)
+            for m in s.matches if best[m["rule"]].with_subject}
 
 
 def _aimed_at_origin(window: list[Signal], best: Profile) -> set[str]:
