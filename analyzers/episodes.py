@@ -57,7 +57,9 @@ class Weights:
 @dataclass(frozen=True)
 class Limits:
     lookback: int = 40  # user messages a link may reach back over
-    max_gap: float = 3 * 3600.0  # seconds a link may span (threads and replies excepted)
+    max_gap: float = 3 * 3600.0  # seconds a link may span (threads and replies excepted) ...
+    words_gap: float = 3 * 86400.0  # ... unless the two share rare words, up to this far apart
+    words_alone: float = 0.35  # how much rare vocabulary they must share then
     busy_window: int = 8  # last user messages whose authors say how many exchanges run at once
     busy_span: float = 1800.0  # ... when said within this many seconds
     people_per_exchange: float = 1.5
@@ -275,18 +277,26 @@ class Linker:
         newest = self.recent[-1].index
         for node in reversed(self.recent):
             gap = turn.when - node.turn.when
-            if gap > limits.max_gap:
+            if gap > limits.words_gap:
                 break
             between = newest - node.index
             author = node.turn.author
             is_latest = latest_by.get(author) is node
             cues: list[tuple[float, str]] = []
+            if gap > limits.max_gap:
+                # Hours or days later only rare words said again ("老地方的数据") still tie back.
+                sim = self._similarity(words, node.words, words & node.words, n_docs) if words & node.words else 0
+                if sim >= limits.words_alone and (score := w.words * sim - w.distance * math.log1p(between)) \
+                        > best_score:
+                    best, best_score, best_cue = node, score, "words"
+                continue
             if author == turn.author:
                 if is_latest:
                     cues.append((w.same_author, "same-author"))
             else:
-                # A message addressed to someone else is not an answer to whoever spoke last.
-                undirected = not addressees or author in addressees
+                # A message addressed to someone else is not an answer to whoever spoke last, except in a quiet
+                # channel, where "别申请了，@娜娜 用两个子公司的账号跑" answers the last message and hands it on.
+                undirected = not addressees or author in addressees or busy <= limits.quiet
                 if is_latest and author in addressees:
                     cues.append((w.addresses, "addresses"))
                 if turn.author in node.addressees or _called(turn) & node.addressees:

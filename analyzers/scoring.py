@@ -37,7 +37,7 @@ PROVENANCE = "data.provenance"
 SELF_REFERENCE = "data.self_reference"  # the vendor's name inside its own outputs
 MODEL_OUTPUTS = "data.model_outputs"
 DISCLOSURE = "legit.disclosed"
-ORIGIN_RULES = (PROVENANCE, "conceal.claim_origin")
+ORIGIN_RULES = (PROVENANCE, "conceal.claim_origin", "conceal.state_origin")
 VENDOR_TERMS = "policy.vendor_terms"  # the provider's terms name the provider
 LANGUAGE_SUFFIXES = ("_zh",)
 CUE_WORDS = {"thread": "thread", "reply": "reply", "addresses": "mention", "addressed": "mention",
@@ -197,7 +197,7 @@ def _ties_hiding_to_subject(part: list[Signal], profile: Profile) -> bool:
     strong = {rule: best[rule] for rule in said if not best[rule].weak or rule in promoted}
     return _names_the_subject(strong) and (
         any(info.category in HIDING for info in strong.values())
-        or _tied_to_subject(part, best) or _corroborated(part, best))
+        or _tied_to_subject(part, best) or _hidden_from_scrutiny(part, best) or _corroborated(part, best))
 
 
 def _surely_linked_parts(window: list[Signal]) -> list[list[Signal]]:
@@ -222,19 +222,27 @@ def _surely_linked(window: list[Signal]) -> dict[str, set[str]]:
     return near
 
 
-def _tied_to_subject(window: list[Signal], best: Profile) -> bool:
+def _tied_to_subject(window: list[Signal], best: Profile, kinds: int = 0) -> bool:
     """Everyday hiding words tied to their subject: "那个用kimi接口跑数据的事" answered by "私聊" and "删了";
     "delete that" said right after the script that loops the vendor's API over trial keys, then "not here".
     Two kinds of them at least (deleting twice is still deleting), one said in the message that names the
     subject or surely linked to it."""
     weak_kinds = {family(m["rule"]) for s in window for m in s.matches
                   if best[m["rule"]].weak and best[m["rule"]].category in HIDING}
-    if len(weak_kinds) < TIED_WEAK_KINDS:
+    if len(weak_kinds) < (kinds or TIED_WEAK_KINDS):
         return False
     subject = {s.message_id for s in window if any(_is_subject(m["rule"], best) for m in s.matches)}
     near = _surely_linked(window)
     return any(({s.message_id} | near[s.message_id]) & subject for s in window
                if any(best[m["rule"]].weak and best[m["rule"]].category in HIDING for m in s.matches))
+
+
+def _hidden_from_scrutiny(window: list[Signal], best: Profile) -> bool:
+    """One kind of everyday hiding is enough when it is tied to the subject and the exchange names the
+    scrutiny it is for: "Drop that row for the exhibit version" after "that one still lists Anthropic" in
+    talk of the customer's procurement and its no-LLM-vendor clause."""
+    aware = any(info.category == "POLICY_AWARENESS" and not info.weak for info in best.values())
+    return aware and _tied_to_subject(window, best, kinds=1)
 
 
 def _is_subject(rule: str, best: Profile) -> bool:

@@ -20,7 +20,7 @@ import random
 import zipfile
 from pathlib import Path
 
-GENERATOR_VERSION = 2  # part of the cache key: a changed generator never reuses an old export
+GENERATOR_VERSION = 3  # part of the cache key: a changed generator never reuses an old export
 CACHE = Path(os.environ.get("CHATFORENSICS_CACHE", Path.home() / ".cache" / "chatforensics")) / "bench"
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 DAYS = 365
@@ -98,17 +98,28 @@ CONCEALMENT = [
 
 
 def cached_export(messages: int, seed: int) -> Path:
-    """The export's ZIP, generated on first use."""
+    """The export's ZIP, generated on first use, with `<zip>.planted.json` beside it (see `planted_of`)."""
     target = CACHE / f"slack-{messages}-seed{seed}-v{GENERATOR_VERSION}.zip"
-    if not target.exists():
+    labels = planted_path(target)
+    if not target.exists() or not labels.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(".zip.partial")
-        write_export(partial, messages, seed)
+        planted = write_export(partial, messages, seed)
+        labels.write_text(json.dumps(planted, indent=1))
         partial.replace(target)
     return target
 
 
-def write_export(target: Path, messages: int, seed: int) -> None:
+def planted_path(export: Path) -> Path:
+    return export.with_name(export.name + ".planted.json")
+
+
+def planted_of(export: Path) -> list[dict]:
+    """The true concealment threads of a generated export: [{"channel", "messages": [ts, ...]}]."""
+    return json.loads(planted_path(export).read_text())
+
+
+def write_export(target: Path, messages: int, seed: int) -> list[dict]:
     rng = random.Random(seed)
     users = [f"U{i:05d}" for i in range(USERS)]
     channels = [f"chan-{i:04d}" for i in range(max(12, messages // 2500))]
@@ -120,9 +131,15 @@ def write_export(target: Path, messages: int, seed: int) -> None:
             {"id": f"C{i:05d}", "name": name, "created": int(START.timestamp()), "members": users[:20]}
             for i, name in enumerate(channels)
         ])
+        planted = []
         for (channel, day), count in sorted(plan.items()):
             story = CONCEALMENT[secrets[(channel, day)]] if (channel, day) in secrets else None
-            _write(zf, f"{channel}/{_date(day)}.json", _day(rng, users, day, count, story))
+            records = _day(rng, users, day, count, story)
+            if story:
+                planted.append({"channel": channel, "messages": [r["ts"] for r in records
+                                                                 if r.get("text") in story]})
+            _write(zf, f"{channel}/{_date(day)}.json", records)
+    return planted
 
 
 def _day_files(rng: random.Random, channels: list[str], messages: int) -> dict[tuple[str, int], int]:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.generate import cached_export
+from benchmarks.generate import cached_export, planted_of
 from pipelines.archive import Archive
 from pipelines.ingest.slack import DAY_FILE
 
@@ -43,7 +43,8 @@ def bare_parse(path: Path) -> tuple[int, float]:
 
 
 def end_to_end(path: Path, extra: list[str]) -> dict:
-    """One `chatforensics run` in a child process; peak RSS summed over its process tree."""
+    """One `chatforensics run` in a child process; peak RSS summed over its process tree; and what it found
+    of the planted concealment threads."""
     with tempfile.TemporaryDirectory(prefix="cf-bench-") as out:
         command = [sys.executable, "-m", "pipelines.cli", "run", "--input", str(path), "--out", out,
                    "--no-index", "--quiet", *extra]
@@ -55,7 +56,21 @@ def end_to_end(path: Path, extra: list[str]) -> dict:
         if child.returncode != 0:
             raise RuntimeError(f"chatforensics run failed ({child.returncode}):\n{stderr[-3000:]}")
         counts = json.loads(Path(out, "manifest.json").read_text())["counts"]
-    return {"seconds": seconds, "peak_rss": peak, "counts": counts, "summary": stdout.strip()}
+        found = detection_found(Path(out), planted_of(path))
+    return {"seconds": seconds, "peak_rss": peak, "counts": counts, "summary": stdout.strip(), **found}
+
+
+def detection_found(out: Path, planted: list[dict]) -> dict:
+    """Planted threads with a medium/high hit, and how many medium/high cases the run raised in all."""
+    serious = set()
+    cases = set()
+    for line in (out / "hits.jsonl").read_text(encoding="utf-8").splitlines():
+        hit = json.loads(line)
+        if hit["detection"]["severity"] in ("medium", "high"):
+            serious.add((hit["conversation"]["name"], hit["message"]["id"]))
+            cases.add(hit["case"]["id"])
+    found = sum(1 for p in planted if any((p["channel"], ts) in serious for ts in p["messages"]))
+    return {"planted": len(planted), "planted_found": found, "serious_cases": len(cases)}
 
 
 def _watch_tree(child: subprocess.Popen, every: float = 0.2) -> int:
@@ -166,6 +181,8 @@ def report(size: int, bare: tuple[int, float], e2e: dict, naive_per_msg: float) 
     return [
         f"== {size:,} messages ({messages:,} normalised, {e2e['counts']['hits']} hits, "
         f"{e2e['counts']['cases']} cases)",
+        f"  detection    planted concealment threads found {e2e['planted_found']}/{e2e['planted']}, "
+        f"medium/high cases {e2e['serious_cases']} (planted {e2e['planted']})",
         f"  bare parse   {bare[1]:8.1f} s  {bare_rate:>10,.0f} msg/s",
         f"  end to end   {e2e['seconds']:8.1f} s  {rate:>10,.0f} msg/s   target >= {TARGETS['rate']:,}: "
         f"{mark[verdict['rate']]}",

@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
     check = rules_sub.add_parser("check", help="validate every pack and run its examples")
     check.add_argument("--rules", default=None)
+    check.add_argument("--background", action="append", default=[], metavar="EXPORT",
+                       help="also report how often each rule fires on this export's ordinary messages "
+                            "(repeatable; messages planted in it per a labels.json beside it are left out)")
 
     evaluate = sub.add_parser("eval", help="precision/recall on a labelled export, next to a keyword baseline")
     evaluate.add_argument("--input", required=True)
@@ -58,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "kibana":
         return _guard(lambda: _kibana_install(args))
     if args.command == "rules":
-        return _guard(lambda: _rules_check(args.rules))
+        return _guard(lambda: _rules_check(args.rules, args.background))
     if args.command == "eval":
         from pipelines.evaluate import main as evaluate_main
 
@@ -118,13 +121,17 @@ def _kibana_install(args) -> int:
     return 0
 
 
-def _rules_check(rules_dir: str | None) -> int:
+def _rules_check(rules_dir: str | None, backgrounds: list[str]) -> int:
     from analyzers.rulecheck import check_ruleset
 
     problems, summary = check_ruleset(rules_dir)
     for line in problems:
         print(f"FAIL {line}")
     print(summary)
+    if backgrounds and not problems:
+        from pipelines.evaluate import format_noise, rule_noise
+
+        print(format_noise(rule_noise(backgrounds, rules_dir)))
     return 1 if problems else 0
 
 

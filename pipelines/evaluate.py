@@ -123,6 +123,70 @@ def baseline_predictions(input_path: str, rules_dir: str | None = None) -> dict[
     return predictions
 
 
+@dataclass(frozen=True)
+class RuleNoise:
+    """How often one rule fires on ordinary messages of a background export."""
+
+    rule: str
+    category: str
+    weak: bool
+    fired: int
+    messages: int
+
+    @property
+    def rate(self) -> float:
+        return self.fired / self.messages if self.messages else 0.0
+
+    @property
+    def noisy(self) -> bool:
+        """Hiding talk that can open the gate and fires on more than one ordinary message in a hundred
+        (vendors are meant to be named often: they are the subject, not the signal)."""
+        return not self.weak and self.category in HIDING and self.rate > NOISY_RATE
+
+
+NOISY_RATE = 0.01
+
+
+def rule_noise(input_paths: list[str], rules_dir: str | None = None) -> list[RuleNoise]:
+    """Per rule, the share of a background export's user messages it fires on. Messages of conversations
+    planted in it (a labels.json beside it lists them) are left out: only ordinary talk counts."""
+    from analyzers.matcher import Matcher
+
+    ruleset = load_ruleset(rules_dir)
+    matcher = Matcher(ruleset)
+    fired: dict[str, int] = dict.fromkeys((r.id for r in ruleset.rules), 0)
+    total = 0
+    for input_path in input_paths:
+        planted = _planted_ids(Path(input_path))
+        for message in _messages(input_path):
+            if (message["conversation"]["name"], message["message"]["id"]) in planted:
+                continue
+            total += 1
+            for rule in {m.rule for m in matcher.match(message["message"]["text"])}:
+                fired[rule] += 1
+    rules = ruleset.by_id()
+    rows = [RuleNoise(rid, rules[rid].category, rules[rid].weak, n, total) for rid, n in fired.items()]
+    return sorted(rows, key=lambda r: (-r.rate, r.rule))
+
+
+def _planted_ids(folder: Path) -> set[tuple[str, str]]:
+    labels = folder / "labels.json" if folder.is_dir() else None
+    if not labels or not labels.is_file():
+        return set()
+    data = json.loads(labels.read_text(encoding="utf-8"))
+    return {(r["channel"], str(m)) for r in data.get("positives", []) for m in r["messages"]}
+
+
+def format_noise(rows: list[RuleNoise]) -> str:
+    total = rows[0].messages if rows else 0
+    lines = [f"== how often each rule fires on {total} ordinary background messages",
+             f"{'rule':<34}{'category':<18}{'weak':<6}{'fired':>7}{'share':>8}"]
+    for r in rows:
+        flag = "  NOISY: can open the gate, fires on ordinary talk" if r.noisy else ""
+        lines.append(f"{r.rule:<34}{r.category:<18}{'yes' if r.weak else '':<6}{r.fired:>7}{r.rate:>8.2%}{flag}")
+    return "\n".join(lines)
+
+
 def _messages(input_path: str):
     from pipelines.archive import Archive
     from pipelines.ingest import detect
