@@ -295,8 +295,9 @@ class Linker:
                     cues.append((w.same_author, "same-author"))
             else:
                 # A message addressed to someone else is not an answer to whoever spoke last, except in a quiet
-                # channel, where "别申请了，@娜娜 用两个子公司的账号跑" answers the last message and hands it on.
-                undirected = not addressees or author in addressees or busy <= limits.quiet
+                # channel after a message to no one in particular: "别申请了，@娜娜 用两个子公司的账号跑" answers
+                # it and hands it on.
+                undirected = not addressees or author in addressees or (busy <= limits.quiet and not node.addressees)
                 if is_latest and author in addressees:
                     cues.append((w.addresses, "addresses"))
                 if turn.author in node.addressees or _called(turn) & node.addressees:

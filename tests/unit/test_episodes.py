@@ -96,6 +96,7 @@ def test_leading_name_addresses_like_irc():
 
 def test_thread_replies_join_their_root_even_hours_later():
     linked = link_all(
+        ("d0", "dee", -7200, "morning all"),
         ("r", "ana", 0, "the GPT-4 batch finished", "r"),
         ("x", "bo", 30, "@dee coffee?"),
         ("t1", "cy", 7200, "nice, strip the vendor tags", "r"),
@@ -105,6 +106,13 @@ def test_thread_replies_join_their_root_even_hours_later():
     assert by_id["t1"].episode == by_id["r"].episode == by_id["t2"].episode
     assert by_id["t1"].cue == "thread" and by_id["t2"].parent == "t1"
     assert by_id["x"].episode != by_id["r"].episode
+
+
+def test_in_a_quiet_channel_a_reply_that_brings_someone_new_in_still_answers():
+    """"别申请了，@娜娜 用两个子公司的账号跑" right after "智谱的限额又到了": an answer handed on, not a new talk."""
+    linked = link_all(("1", "ana", 0, "the zhipu quota ran out again"),
+                      ("2", "bo", 120, "don't apply, @nana run it on the two subsidiaries' accounts"))
+    assert dict((t.id, link) for t, link in linked)["2"].parent == "1"
 
 
 def test_an_explicit_reply_links_to_its_target():
