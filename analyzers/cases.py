@@ -10,9 +10,20 @@ Ids are hashes of what identifies the thing, so a re-run writes the same ids.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from analyzers.ids import case_id, hit_id, stable_id
-from analyzers.scoring import MIN_HIT_SCORE, UNGATED_CAP, Assessment, Profile, Signal, assess, severity_of, windows
+from analyzers.scoring import (
+    MIN_HIT_SCORE,
+    UNGATED_CAP,
+    Assessment,
+    Profile,
+    Signal,
+    assess,
+    join_references,
+    severity_of,
+    windows,
+)
 
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
 SCORING_LINKS = ("thread", "reply", "addresses", "addressed")  # cues worth naming in a case's story
@@ -33,7 +44,15 @@ def _unique_ids(candidates: list[dict]) -> list[dict]:
     return out
 
 
-def signal_of(candidate: dict) -> Signal:
+def references_pattern(words: tuple[str, ...]) -> re.Pattern | None:
+    """One pattern for the ruleset's words that point back ("it", 那批); ASCII words at word boundaries."""
+    if not words:
+        return None
+    parts = [rf"\b{re.escape(w)}\b" if w.isascii() else re.escape(w) for w in sorted(words, key=len, reverse=True)]
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+def signal_of(candidate: dict, refers: re.Pattern | None = None) -> Signal:
     doc = candidate["doc"]
     episode = doc.get("episode") or {}
     return Signal(
@@ -47,6 +66,8 @@ def signal_of(candidate: dict) -> Signal:
         cue=episode.get("cue", "start"),
         sure=episode.get("sure", False),
         part=episode.get("part"),
+        position=doc["message"].get("position"),
+        refers=bool(refers and refers.search(doc["message"].get("text") or "")),
     )
 
 
@@ -55,12 +76,14 @@ def detect_conversation(
     ruleset_version: str,
     profile: Profile,
     gap_seconds: float = 1800,
+    refers: re.Pattern | None = None,
 ) -> tuple[list[dict], list[dict]]:
     """(hits, cases) for the candidates of one conversation; cases lack their summary."""
     candidates = _unique_ids(candidates)
     by_id = {c["doc"]["message"]["id"]: c for c in candidates}
     flagged: list[tuple[Assessment, list[dict]]] = []
-    for window in windows([signal_of(c) for c in candidates], gap_seconds):
+    signals = join_references([signal_of(c, refers) for c in candidates], profile)
+    for window in windows(signals, gap_seconds):
         verdict = assess(window, profile)
         if verdict.score < MIN_HIT_SCORE or len(verdict.categories) < 2:
             continue

@@ -60,12 +60,17 @@ class Limits:
     max_gap: float = 3 * 3600.0  # seconds a link may span (threads and replies excepted) ...
     words_gap: float = 3 * 86400.0  # ... unless the two share rare words, up to this far apart
     words_alone: float = 0.35  # how much rare vocabulary they must share then
+    words_quiet: int = 10  # ... and at most this many messages may lie between
+    own_reach: int = 2  # messages between a person's two messages for the second to surely go on from the first
+    own_gap: float = 120.0  # ... and seconds
+    addressed_reach: int = 5  # messages after a naming within which answering it is a sure link
     busy_window: int = 8  # last user messages whose authors say how many exchanges run at once
     busy_span: float = 1800.0  # ... when said within this many seconds
     people_per_exchange: float = 1.5
     pace_span: float = 300.0  # seconds over which the pace of the channel is counted
     exchange_pace: float = 1.0  # messages one exchange says in that time
-    quiet: float = 1.5  # exchanges at once up to which a guessed link is trusted like a stated one
+    quiet: float = 1.5  # exchanges at once up to which a guessed link is trusted like a stated one ...
+    quiet_pace: int = 2  # ... if no more messages than this were said in the last pace_span
     adjacent_gap: float = 1800.0  # seconds within which the previous message may be answered with no other cue
     partner_span: int = 20  # messages for which a linked pair stays "in an exchange"
     remembered: int = 100_000  # message ids kept for thread and reply lookups
@@ -284,6 +289,8 @@ class Linker:
             is_latest = latest_by.get(author) is node
             cues: list[tuple[float, str]] = []
             if gap > limits.max_gap:
+                if between > limits.words_quiet:
+                    continue  # in busy talk, the same rare words recur in other exchanges
                 # Hours or days later only rare words said again ("老地方的数据") still tie back.
                 sim = self._similarity(words, node.words, words & node.words, n_docs) if words & node.words else 0
                 if sim >= limits.words_alone and (score := w.words * sim - w.distance * math.log1p(between)) \
@@ -322,7 +329,13 @@ class Linker:
                 best_cue = max(cues)[1]
         if best is None:
             return None, "", False, ""
-        sure = best_cue in EXPLICIT or busy <= limits.quiet
+        # A person going straight on (the next message or two, within a couple of minutes) is trusted too.
+        own = best.turn.author == turn.author and newest - best.index <= limits.own_reach \
+            and turn.when - best.turn.when <= limits.own_gap
+        # Someone who named me long ago is a weaker reason than someone who just did.
+        stated = best_cue in EXPLICIT and (best_cue != "addressed" or newest - best.index <= limits.addressed_reach)
+        quiet = busy <= limits.quiet and pace <= limits.quiet_pace
+        sure = stated or quiet or own
         # Naming someone answers their latest message; if that one was side talk the linker only guessed
         # at, the exchange they stood in is that of their latest message that was not.
         anchor = anchored_by.get(best.turn.author, best) if best_cue == "addresses" else best

@@ -100,7 +100,7 @@ class Matcher:
         if hidden:  # a placeholder names what was masked, not what was said
             found = {k: v for k, v in found.items() if not any(k[1] < e and s < k[2] for s, e in hidden)}
         kept = self._longest_per_rule(found)
-        kept = self._neutralize(kept, folded)
+        kept = self._neutralize(self._inside_hiding(kept), folded)
         return [Match(rule, self._rules[rule].category, text[s:e], s, e) for rule, s, e, _ in kept]
 
     def _match_tokens(self, found, woken: set[str], folded: str, offsets) -> None:
@@ -124,6 +124,13 @@ class Matcher:
             if not any(k[0] == m[0] and k[1] <= m[1] and m[2] <= k[2] for k in kept):
                 kept.append(m)
         return kept
+
+    def _inside_hiding(self, kept):
+        """A legitimacy word inside a hiding phrase is that phrase's word: "don't disclose that we used GPT-4
+        outputs" withholds a disclosure, 不要 credit 它 withholds a credit; neither is innocence."""
+        hiding = [m for m in kept if self._rules[m[0]].category in HIDING]
+        return [m for m in kept if self._rules[m[0]].category != "LEGITIMACY"
+                or not any(h[1] <= m[1] and m[2] <= h[2] for h in hiding)]
 
     def _neutralize(self, kept, folded: str):
         """Drop hiding matches that a negation (same clause, shortly before) or a hypothetical (same message) covers.

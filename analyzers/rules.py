@@ -25,6 +25,7 @@ NEUTRALIZERS = ("NEGATION", "HYPOTHETICAL")
 CATEGORIES = SUBJECT + HIDING + ("POLICY_AWARENESS", "LEGITIMACY") + NEUTRALIZERS
 LANGUAGES = ("en", "zh")
 RULE_ID = re.compile(r"^[a-z0-9]+(\.[a-z0-9_]+)+$")
+PACK_KEYS = {"pack", "version", "rules", "references"}
 
 
 class RuleError(ValueError):
@@ -55,6 +56,9 @@ class RuleSet:
     rules: tuple[Rule, ...]
     version: str
     packs: dict[str, str] = field(default_factory=dict)
+    # Words that point back at something said before ("it", 那批): hiding talk that only refers to its
+    # subject may take it from the message that just named it (see analyzers/cases.py).
+    references: tuple[str, ...] = ()
 
     def by_id(self) -> dict[str, Rule]:
         return {r.id: r for r in self.rules}
@@ -150,6 +154,7 @@ def load_ruleset(rules_dir: str | Path | None = None) -> RuleSet:
     rules: list[Rule] = []
     packs: dict[str, str] = {}
     seen: dict[str, str] = {}
+    references: list[str] = []
     for path in files:
         text = path.read_bytes()
         digest.update(path.name.encode() + b"\0" + text + b"\0")
@@ -157,17 +162,25 @@ def load_ruleset(rules_dir: str | Path | None = None) -> RuleSet:
             doc = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise RuleError(f"{path.name}: not valid YAML: {exc}") from exc
-        if not isinstance(doc, dict) or "rules" not in doc:
-            continue  # other data files (e.g. recognizer config) live beside the packs
+        if not isinstance(doc, dict):
+            raise RuleError(f"{path.name}: a pack must be a mapping with 'pack', 'version' and 'rules'")
+        unknown = set(doc) - PACK_KEYS
+        if unknown or "rules" not in doc:
+            raise RuleError(f"{path.name}: unknown keys {sorted(unknown)}" if unknown
+                            else f"{path.name}: no 'rules' list")
         name, version = doc.get("pack"), doc.get("version")
         if not isinstance(name, str) or not isinstance(version, str):
             raise RuleError(f"{path.name}: a pack needs 'pack' (name) and 'version' strings")
         packs[name] = version
-        for i, raw in enumerate(doc.get("rules") or []):
+        references.extend(str(w).strip() for w in _tuple(doc.get("references"), "references", path.name))
+        for i, raw in enumerate(_tuple(doc.get("rules"), "rules", path.name)):
             rule = _rule(raw, name, f"{path.name} rule #{i + 1}")
             if rule.id in seen:
                 raise RuleError(f"{path.name}: duplicate rule id {rule.id} (also in {seen[rule.id]})")
             seen[rule.id] = path.name
             rules.append(rule)
+    if not rules:
+        raise RuleError(f"the packs in {folder} hold no rules")
     newest = max(packs.values(), key=lambda v: tuple(int(x) for x in re.findall(r"\d+", v)))
-    return RuleSet(rules=tuple(rules), version=f"{newest}+{digest.hexdigest()[:10]}", packs=packs)
+    return RuleSet(rules=tuple(rules), version=f"{newest}+{digest.hexdigest()[:10]}", packs=packs,
+                   references=tuple(dict.fromkeys(w for w in references if w)))

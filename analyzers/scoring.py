@@ -32,6 +32,7 @@ LEGIT_TERMS_PER_RULE = 3
 SPEAKER_BONUS = 0.05  # per extra speaker who adds a scoring signal
 CORROBORATING_KINDS = 2  # kinds of everyday hiding words that, together and aware of a rule, count as hiding
 TIED_WEAK_KINDS = 2  # kinds of everyday hiding words that, tied to their subject, count as hiding
+REFERENCE_REACH, REFERENCE_SECONDS = 6, 300  # how far back hiding that points back finds its subject
 # Rule families (a rule id without its language suffix) that say the talk is about where data came from.
 PROVENANCE = "data.provenance"
 SELF_REFERENCE = "data.self_reference"  # the vendor's name inside its own outputs
@@ -39,6 +40,7 @@ MODEL_OUTPUTS = "data.model_outputs"
 DISCLOSURE = "legit.disclosed"
 ORIGIN_RULES = (PROVENANCE, "conceal.claim_origin", "conceal.state_origin")
 VENDOR_TERMS = "policy.vendor_terms"  # the provider's terms name the provider
+SCRUTINY = "policy.scrutiny"  # a customer's, partner's or regulator's own check
 LANGUAGE_SUFFIXES = ("_zh",)
 CUE_WORDS = {"thread": "thread", "reply": "reply", "addresses": "mention", "addressed": "mention",
              "turns": "turn-taking", "partners": "turn-taking", "same-author": "same speaker",
@@ -85,6 +87,8 @@ class Signal:
     cue: str = "start"  # why it was linked there
     sure: bool = False  # a link stated by the platform or a name, or made in a quiet channel
     part: str | None = None  # the part of the episode held together by such links
+    position: int | None = None  # ordinal of the message in its conversation
+    refers: bool = False  # it points back at something said before ("scrub it first", 那批)
 
 
 @dataclass
@@ -131,6 +135,43 @@ def windows(signals: list[Signal], gap_seconds: float, max_size: int = 60) -> li
     return sorted(out, key=lambda w: (w[0].timestamp, w[0].message_id))
 
 
+def join_references(signals: list[Signal], profile: Profile) -> list[Signal]:
+    """Subject continuity where nothing links the messages: hiding talk that names no subject and points back
+    ("don't merge it yet, that has to be scrubbed first", "进之前先洗一遍") takes its subject from the message
+    that named one just before ("the GPT-4 pull is done"), a few messages and minutes earlier, as a person
+    would read it. Only real (not everyday) hiding words do this; their episodes and parts become one."""
+    ordered = sorted((s for s in signals if s.position is not None), key=lambda s: s.position)
+    root: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while root.get(x, x) != x:
+            x = root[x]
+        return x
+
+    previous: Signal | None = None  # the last message before that said anything the rules know
+    for s in ordered:
+        rules = [m["rule"] for m in s.matches]
+        names = any(_is_subject(r, profile) for r in rules)
+        hides = any(profile[r].category in HIDING and not profile[r].weak for r in rules)
+        # "it" is what was just said: only the message right before (among those saying anything) may be it.
+        antecedent = previous if previous is not None and any(_is_subject(m["rule"], profile)
+                                                               for m in previous.matches) else None
+        if hides and not names and s.refers and antecedent is not None and antecedent.author != s.author \
+                and s.position - antecedent.position <= REFERENCE_REACH \
+                and s.timestamp - antecedent.timestamp <= REFERENCE_SECONDS:
+            for mine, theirs in ((s.episode, antecedent.episode), (s.part, antecedent.part)):
+                if mine and theirs and find(mine) != find(theirs):
+                    root[find(mine)] = find(theirs)
+        if any(_scores(profile[r].category) for r in rules):
+            previous = s
+    if not root:
+        return signals
+    for s in signals:
+        s.episode = find(s.episode) if s.episode else s.episode
+        s.part = find(s.part) if s.part else s.part
+    return signals
+
+
 def _scores(category: str) -> bool:
     return category not in NEUTRALIZERS and category != "LEGITIMACY"
 
@@ -143,12 +184,15 @@ def assess(window: list[Signal], profile: Profile) -> Assessment:
     if gated:
         window = [s for s in window if any(s in part for part in gated_parts)]
     best: dict[str, RuleInfo] = {}  # rule -> its info, once per window
-    legit_terms: dict[str, set[str]] = {}  # legitimacy rule -> distinct terms said
+    legit_terms: dict[str, set[str]] = {}  # legitimacy rule -> distinct terms said where they qualify the hiding
     speakers_by_category: dict[str, set[str]] = {}
+    qualifying = _qualifying(window, profile)
     for s in window:
         for m in s.matches:
             best[m["rule"]] = profile[m["rule"]]
             if m["category"] == "LEGITIMACY":
+                if s.message_id not in qualifying:
+                    continue  # innocence said about something else in the exchange
                 legit_terms.setdefault(m["rule"], set()).add(m["term"].casefold())
             speakers_by_category.setdefault(m["category"], set()).add(s.author)
     positive = 1.0
@@ -157,7 +201,7 @@ def assess(window: list[Signal], profile: Profile) -> Assessment:
     for rule, info in best.items():
         if info.category in NEUTRALIZERS:
             continue  # they already cancelled hiding matches in the matcher; they never score
-        if info.category == "LEGITIMACY" and rule in withdrawn:
+        if info.category == "LEGITIMACY" and (rule in withdrawn or rule not in legit_terms):
             continue
         if info.category == "LEGITIMACY":
             # Several distinct reasons for innocence (a DPA, a sign-off, a notice) weigh more than one.
@@ -187,6 +231,16 @@ def assess(window: list[Signal], profile: Profile) -> Assessment:
                   if all(best[m["rule"]].weak for m in s.matches if _scores(m["category"]))},
         gist=_gist(window, best),
     )
+
+
+def _qualifying(window: list[Signal], profile: Profile) -> set[str]:
+    """Messages whose legitimacy words qualify the hiding talk: the hiding messages themselves, the messages
+    surely linked to them, and what their speakers say ("legal signed off" from the one who proposed it)."""
+    hiding = {s.message_id for s in window if any(profile[m["rule"]].category in HIDING for m in s.matches)}
+    speakers = {s.author for s in window if s.message_id in hiding}
+    near = _surely_linked(window)
+    return {s.message_id for s in window
+            if s.message_id in hiding or near[s.message_id] & hiding or s.author in speakers}
 
 
 def _ties_hiding_to_subject(part: list[Signal], profile: Profile) -> bool:
@@ -223,25 +277,35 @@ def _surely_linked(window: list[Signal]) -> dict[str, set[str]]:
 
 
 def _tied_to_subject(window: list[Signal], best: Profile, kinds: int = 0) -> bool:
-    """Everyday hiding words tied to their subject: "那个用kimi接口跑数据的事" answered by "私聊" and "删了";
-    "delete that" said right after the script that loops the vendor's API over trial keys, then "not here".
-    Two kinds of them at least (deleting twice is still deleting), one said in the message that names the
-    subject or surely linked to it."""
-    weak_kinds = {family(m["rule"]) for s in window for m in s.matches
-                  if best[m["rule"]].weak and best[m["rule"]].category in HIDING}
-    if len(weak_kinds) < (kinds or TIED_WEAK_KINDS):
-        return False
-    subject = {s.message_id for s in window if any(_is_subject(m["rule"], best) for m in s.matches)}
+    """Everyday hiding words tied to their subject: "那个用kimi接口跑数据的事周会上要说吗" answered by "私聊" and
+    "电话说吧"; "delete that" said right after the script that loops the vendor's API over trial keys, then
+    "not here". Two kinds of them at least (deleting twice is still deleting), said in the message that names
+    the subject or in the messages surely linked to it: not anywhere in a long thread."""
     near = _surely_linked(window)
-    return any(({s.message_id} | near[s.message_id]) & subject for s in window
-               if any(best[m["rule"]].weak and best[m["rule"]].category in HIDING for m in s.matches))
+    by_id = {s.message_id: s for s in window}
+    for s in window:
+        if not any(_is_subject(m["rule"], best) for m in s.matches):
+            continue
+        around = {s.message_id} | near[s.message_id]
+        weak_kinds = {family(rule) for mid in around for rule in _everyday_hiding(by_id[mid], best)}
+        if len(weak_kinds) >= (kinds or TIED_WEAK_KINDS):
+            return True
+    return False
+
+
+def _everyday_hiding(s: Signal, best: Profile) -> set[str]:
+    """The everyday hiding words of a message, unless the message says itself why they are innocent:
+    "调用豆包接口前一定要先做 PII 脱敏" is masking personal data, not hiding the vendor."""
+    if any(best[m["rule"]].category == "LEGITIMACY" for m in s.matches):
+        return set()
+    return {m["rule"] for m in s.matches if best[m["rule"]].weak and best[m["rule"]].category in HIDING}
 
 
 def _hidden_from_scrutiny(window: list[Signal], best: Profile) -> bool:
     """One kind of everyday hiding is enough when it is tied to the subject and the exchange names the
     scrutiny it is for: "Drop that row for the exhibit version" after "that one still lists Anthropic" in
     talk of the customer's procurement and its no-LLM-vendor clause."""
-    aware = any(info.category == "POLICY_AWARENESS" and not info.weak for info in best.values())
+    aware = any(family(rule) == SCRUTINY for rule in best)
     return aware and _tied_to_subject(window, best, kinds=1)
 
 
@@ -265,6 +329,7 @@ def _said_with_subject(window: list[Signal], best: Profile) -> set[str]:
     """Words like 脱敏 / desensitise: routine for personal data, hiding when the message itself names the vendor
     or its data ("GPT-4 生成的数据先脱敏再进训练集")."""
     return {m["rule"] for s in window if any(_is_subject(n["rule"], best) for n in s.matches)
+            and not any(best[n["rule"]].category == "LEGITIMACY" for n in s.matches)  # "先做 PII 脱敏"
             for m in s.matches if best[m["rule"]].with_subject}
 
 
@@ -288,15 +353,21 @@ def _corroborated(window: list[Signal], best: Profile) -> bool:
     """Everyday hiding words stand for hiding only together: several kinds of them ("delete the scripts",
     "squash the history", "let's talk offline"), from more than one person, in an exchange that also
     knows it is breaking a rule ("their terms don't allow it", 审计)."""
-    kinds, speakers = set(), set()
+    kinds, speakers, hiding = set(), set(), set()
     for s in window:
-        for m in s.matches:
-            info = best[m["rule"]]
-            if info.category in HIDING and info.weak:
-                kinds.add(family(m["rule"]))
-                speakers.add(s.author)
+        rules = _everyday_hiding(s, best)
+        if rules:
+            kinds.update(family(rule) for rule in rules)
+            speakers.add(s.author)
+            hiding.add(s.message_id)
     aware = any(info.category == "POLICY_AWARENESS" for info in best.values())
-    return aware and len(kinds) >= CORROBORATING_KINDS and len(speakers) >= 2
+    if not (aware and len(kinds) >= CORROBORATING_KINDS and len(speakers) >= 2):
+        return False
+    # ...and about the subject: one of them says it or answers (or is answered by) the message that does, so
+    # "delete my local copy" three turns before a reading-group post on GPT-written text is not about it.
+    near = _surely_linked(window)
+    return any(({s.message_id} | near[s.message_id]) & hiding for s in window
+               if any(_is_subject(m["rule"], best) for m in s.matches))
 
 
 def _names_the_subject(strong: Profile) -> bool:

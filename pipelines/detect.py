@@ -16,7 +16,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.utils import shared
 
-from analyzers.cases import detect_conversation
+from analyzers.cases import detect_conversation, references_pattern
 from analyzers.episodes import Disentangler
 from analyzers.rules import RuleSet, load_ruleset
 from analyzers.scoring import profile_of
@@ -196,6 +196,7 @@ class _Detect(beam.DoFn):
     def __init__(self, ruleset: RuleSet, run_id: str, gap: float, summarize,
                  progress: str | None = None, mask_context: tuple | None = None):
         self.ruleset_version, self.profile, self.run_id = ruleset.version, profile_of(ruleset), run_id
+        self.refers = references_pattern(ruleset.references)
         self.gap, self.summarize, self.progress = gap, summarize, progress
         self.mask_context = mask_context
 
@@ -209,7 +210,7 @@ class _Detect(beam.DoFn):
     def process(self, element):
         _, candidates = element
         hits, cases = detect_conversation(sorted(candidates, key=_arrival), self.ruleset_version, self.profile,
-                                          self.gap)
+                                          self.gap, self.refers)
         self.tally.add(hits=len(hits))
         by_case: dict[str, list[dict]] = {}
         cleaned: dict = {}  # neighbouring hits share context messages

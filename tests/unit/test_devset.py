@@ -1,6 +1,7 @@
 """Quality on the labelled conversation sets, measured the way `chatforensics eval` measures it.
 
-devset, devset2 and devset3 are development sets (rules were developed on them); holdout and blind2
+devset, devset2, devset3 and devset4 are development sets (rules were developed on them; devset4, of the
+mechanisms people use in busy ML teams, is the youngest and lowest); holdout and blind2
 were written by people who never read the rules and are never tuned on: their floors only guard
 against regressions and match the figures in the README.
 """
@@ -12,7 +13,7 @@ import pytest
 from pipelines.evaluate import evaluate
 from tests.conftest import FIXTURES
 
-FLOORS = {"devset": 0.95, "devset2": 0.95, "devset3": 0.95, "holdout": 0.65, "blind2": 0.50}
+FLOORS = {"devset": 0.95, "devset2": 0.95, "devset3": 0.95, "devset4": 0.80, "holdout": 0.65, "blind2": 0.50}
 
 
 @functools.cache

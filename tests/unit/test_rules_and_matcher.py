@@ -189,3 +189,13 @@ def test_everyday_lookalikes_of_indirect_talk_stay_out(matcher, text):
     weak = {r.id for r in matcher.ruleset.rules if r.weak}
     assert not {r for r in rules_of(matcher, text)
                 if (r.split(".")[0] in hiding or r == "api.euphemism") and r not in weak}, text
+
+
+def test_a_legitimacy_word_inside_a_hiding_phrase_is_the_hiding_phrase():
+    from analyzers.matcher import Matcher
+    from analyzers.rules import load_ruleset
+
+    matcher = Matcher(load_ruleset())
+    withheld = {m.rule for m in matcher.match("we don't disclose that we used GPT-4 outputs")}
+    assert "conceal.claim_origin" in withheld and "legit.disclosed" not in withheld
+    assert "legit.disclosed" in {m.rule for m in matcher.match("we disclose it in the model card")}

@@ -61,10 +61,17 @@ def test_signals_split_across_speakers_combine():
 
 
 def test_legitimacy_pulls_the_score_down():
+    """Said by who proposed the hiding ("legal signed off on it"), innocence qualifies it."""
     base = [sig("1", "a", 0, None, "THIRD_PARTY_API"), sig("2", "b", 10, None, "CONCEALMENT")]
     plain = assess(base)
-    mitigated = assess([*base, sig("3", "c", 20, None, "LEGITIMACY")])
+    mitigated = assess([*base, sig("3", "b", 20, None, "LEGITIMACY")])
     assert mitigated.score < plain.score
+
+
+def test_legitimacy_said_about_something_else_does_not():
+    """A bystander's "approved" that answers nothing of the hiding talk is innocence of something else."""
+    base = [sig("1", "a", 0, None, "THIRD_PARTY_API"), sig("2", "b", 10, None, "CONCEALMENT")]
+    assert assess([*base, sig("3", "c", 20, None, "LEGITIMACY")]).score == assess(base).score
 
 
 def test_one_generic_data_word_does_not_tie_hiding_to_a_vendor():
@@ -86,8 +93,8 @@ def test_negation_and_hypothetical_cues_never_score():
 
 def test_each_distinct_legitimacy_term_counts():
     base = [sig("1", "a", 0, None, "THIRD_PARTY_API"), sig("2", "b", 10, None, "CONCEALMENT")]
-    one = sig("3", "c", 20, None, "LEGITIMACY")
-    two = sig("3", "c", 20, None, "LEGITIMACY")
+    one = sig("3", "b", 20, None, "LEGITIMACY")
+    two = sig("3", "b", 20, None, "LEGITIMACY")
     two.matches.append({**two.matches[0], "term": "dpa", "start": 5, "end": 8})
     assert assess([*base, two]).score < assess([*base, one]).score
 
@@ -199,10 +206,13 @@ def test_two_kinds_of_everyday_hiding_words_tied_to_the_subject_count_as_hiding(
     """"用kimi接口跑数据的事周会上要说吗" answered by "私聊" and later "删了": each everyday, together telling."""
     vendor = ruled("1", "a", 0, "api.vendor", "THIRD_PARTY_API")
     private = ruled("2", "b", 5, "secrecy.weak", "SECRECY", parent="1")
-    deleted = ruled("3", "b", 9, "conceal.erase_weak", "CONCEALMENT", parent="2")
+    deleted = ruled("3", "b", 9, "conceal.erase_weak", "CONCEALMENT", parent="1")
     weak = {"secrecy.weak", "conceal.erase_weak"}
     assert assess([vendor, private, deleted], weak=weak).gated
     assert not assess([vendor, private], weak=weak).gated  # one kind is not enough
+    # Two links away (an answer to the answer) is the thread going on, not the subject's own reply.
+    farther = ruled("3", "b", 9, "conceal.erase_weak", "CONCEALMENT", parent="2")
+    assert not assess([vendor, private, farther], weak=weak).gated
     unlinked = ruled("2", "b", 5, "secrecy.weak", "SECRECY", parent=None)
     assert not assess([vendor, unlinked, ruled("3", "b", 9, "conceal.erase_weak", "CONCEALMENT")], weak=weak).gated
 
@@ -211,6 +221,36 @@ def test_a_disclosure_answered_by_concealment_no_longer_clears_the_exchange():
     vendor = ruled("1", "a", 0, "api.vendor", "THIRD_PARTY_API")
     disclosure = ruled("2", "a", 5, "legit.disclosed", "LEGITIMACY", parent="1")
     cut = ruled("3", "b", 9, "conceal.r", "CONCEALMENT", parent="2")
-    kept = assess([vendor, disclosure, ruled("3", "b", 9, "conceal.r", "CONCEALMENT", parent="1")])
+    kept = assess([vendor, disclosure, ruled("3", "a", 9, "conceal.r", "CONCEALMENT", parent="1")])
     withdrawn = assess([vendor, disclosure, cut])
     assert withdrawn.score > kept.score
+
+
+def test_everyday_hiding_words_a_message_itself_explains_are_not_hiding():
+    """"调用豆包接口前一定要先做 PII 脱敏" beside "日志自动删除": masking personal data and retention, not hiding."""
+    vendor = ruled("1", "a", 0, "api.vendor", "THIRD_PARTY_API")
+    vendor.matches += [{**vendor.matches[0], "rule": "conceal.mask_weak", "category": "CONCEALMENT"},
+                       {**vendor.matches[0], "rule": "legit.pii", "category": "LEGITIMACY"}]
+    deleted = ruled("2", "a", 5, "conceal.erase_weak", "CONCEALMENT", parent="1")
+    weak = {"conceal.mask_weak", "conceal.erase_weak"}
+    assert not assess([vendor, deleted], weak=weak).gated
+    vendor.matches.pop()  # without its own reason, the same two kinds are tied to the vendor
+    assert assess([vendor, deleted], weak=weak).gated
+
+
+def corroborating(subject_parent: str | None) -> list[Signal]:
+    """Two kinds of everyday hiding from two people in an exchange aware of a rule, and a vendor named."""
+    return [ruled("1", "a", 0, "secrecy.weak", "SECRECY"),
+            ruled("2", "b", 5, "conceal.erase_weak", "CONCEALMENT", parent="1"),
+            ruled("3", "a", 9, "policy.r", "POLICY_AWARENESS", parent="2"),
+            ruled("4", "c", 14, "policy.r2", "POLICY_AWARENESS", parent="3"),
+            ruled("5", "d", 20, "api.vendor", "THIRD_PARTY_API", parent=subject_parent)]
+
+
+def test_corroborated_everyday_hiding_must_touch_its_subject():
+    """"take this offline", "I'll delete my local copy", "is there an audit trail?", then a reading-group post
+    on GPT-written text four turns on: everyday words about something else. Said to the vendor message, they
+    are about it."""
+    weak = {"secrecy.weak", "conceal.erase_weak"}
+    assert not assess(corroborating("4"), weak=weak).gated
+    assert assess(corroborating("2"), weak=weak).gated
