@@ -20,6 +20,7 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 from analyzers.ids import stable_id
 from analyzers.rules import load_ruleset
 from analyzers.screening import pii_types
+from analyzers.secret_gate import masked
 from pipelines import __version__
 from pipelines.archive import Archive
 from pipelines.detect import CASES, ERRORS, STATS, DetectCases, ReadExport, ScoreMessages
@@ -127,7 +128,9 @@ def run(argv: list[str] | None = None) -> int:
             | "DetectCases" >> DetectCases(ruleset, run_id, opts.window_gap, summarize,
                                            tallies, mask_context=(opts.rules, masked_pii))
         )
-        hits, cases = detected.hits, detected[CASES]
+        # The masking gate: nothing leaves the pipeline without passing it (see analyzers/secret_gate.py).
+        hits = detected.hits | "MaskHits" >> beam.Map(masked)
+        cases = detected[CASES] | "MaskCases" >> beam.Map(masked)
         hits | "WriteHits" >> WriteJsonLines(str(out / "hits.jsonl"), _by_time)
         cases | "WriteCases" >> WriteJsonLines(str(out / "cases.jsonl"), _by_time)
         read[STATS] | "WriteStats" >> WriteJsonLines(str(work / "members.jsonl"), lambda s: s["path"])
@@ -138,11 +141,11 @@ def run(argv: list[str] | None = None) -> int:
             error_sources.append(cases | "IndexCases" >> es_sink.WriteToElasticsearch(
                 es_config, "cases", lambda d: d["case"]["id"]))
         (tuple(error_sources) | "AllErrors" >> beam.Flatten()
-         | "WriteErrors" >> WriteDeadLetters(str(errors_dir), _by_source))
+         | "MaskErrors" >> beam.Map(masked) | "WriteErrors" >> WriteDeadLetters(str(errors_dir), _by_source))
 
     errors_by_source = merge_parts(errors_dir, out / "errors.jsonl")
-    manifest = build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, started, work,
-                              upfront_errors, errors_by_source)
+    manifest = masked(build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, started, work,
+                                     upfront_errors, errors_by_source))
     if es_config:
         verify_index(es_config, manifest, errors_by_source)
         es_sink.index_run(es_config, manifest)

@@ -21,8 +21,10 @@ from analyzers.recognizers.generic_secret_recognizer import GenericSecretRecogni
 from analyzers.recognizers.github_token_recognizer import GitHubTokenRecognizer
 from analyzers.recognizers.google_key_recognizer import GoogleApiKeyRecognizer
 from analyzers.recognizers.huggingface_token_recognizer import HuggingFaceTokenRecognizer
+from analyzers.recognizers.jwt_recognizer import JwtRecognizer
 from analyzers.recognizers.offline_email_recognizer import OfflineEmailRecognizer
 from analyzers.recognizers.openai_key_recognizer import OpenAIKeyRecognizer
+from analyzers.recognizers.private_key_recognizer import PrivateKeyRecognizer
 from analyzers.recognizers.sk_compatible_key_recognizer import SkCompatibleKeyRecognizer
 from analyzers.recognizers.slack_token_recognizer import SlackTokenRecognizer
 from analyzers.recognizers.vendor_endpoint_recognizer import (
@@ -41,6 +43,8 @@ SECRET_RECOGNIZERS: tuple[type[SecretPatternRecognizer], ...] = (
     HuggingFaceTokenRecognizer,
     SlackTokenRecognizer,
     BearerTokenRecognizer,
+    JwtRecognizer,
+    PrivateKeyRecognizer,
     GenericSecretRecognizer,
 )
 
@@ -103,8 +107,10 @@ __all__ = [
     "GitHubTokenRecognizer",
     "GoogleApiKeyRecognizer",
     "HuggingFaceTokenRecognizer",
+    "JwtRecognizer",
     "OfflineEmailRecognizer",
     "OpenAIKeyRecognizer",
+    "PrivateKeyRecognizer",
     "SecretPatternRecognizer",
     "SkCompatibleKeyRecognizer",
     "SlackTokenRecognizer",

@@ -1,5 +1,6 @@
 """The CLI against the real node: templates, counts, ids stable across runs."""
 
+import dataclasses
 import json
 
 import pytest
@@ -64,3 +65,22 @@ def test_es_setup_is_idempotent(es_config, capsys):
     first = capsys.readouterr().out
     assert main(["es", "setup", "--es-url", es_config.url, "--es-prefix", es_config.prefix]) == 0
     assert capsys.readouterr().out == first
+
+
+def test_no_indexed_document_holds_a_raw_secret(tmp_path, es_config, monkeypatch):
+    """The masking gate stands before the index too: every _source of hits, cases and the run record."""
+    from tests.unit.test_secret_gate import PLACEHOLDER_LOOKING, SECRETS, _slack
+
+    _slack(tmp_path / "export")
+    config = dataclasses.replace(es_config, prefix=es_config.prefix + "-gate")
+    monkeypatch.setenv("CHATFORENSICS_ES_PREFIX", config.prefix)
+    assert main(["run", "--input", str(tmp_path / "export"), "--out", str(tmp_path / "out"),
+                 "--es-url", es_config.url, "--quiet"]) == 0
+    es = Elasticsearch(es_config.url)
+    sources = []
+    for kind in ("hits", "cases", "runs"):
+        es.indices.refresh(index=config.alias(kind))
+        sources += [h["_source"] for h in es.search(index=config.alias(kind), size=1000)["hits"]["hits"]]
+    assert any("hit" in s for s in sources) and any("case" in s for s in sources)
+    indexed = json.dumps(sources, ensure_ascii=False)
+    assert [v[:24] for v in [*SECRETS.values(), PLACEHOLDER_LOOKING] if json.dumps(v)[1:-1] in indexed] == []

@@ -195,7 +195,8 @@ def test_every_entity_type_has_a_kind(finder):
     assert set(ENTITY_KINDS.values()) == {"secret", "pii", "endpoint"}
     for lang in finder.languages:
         assert set(finder.analyzer.get_supported_entities(lang)) <= ENTITY_KINDS.keys()
-    assert all(t.startswith(("API_KEY_", "BEARER_")) for t, k in ENTITY_KINDS.items() if k == "secret")
+    assert all(t.startswith(("API_KEY_", "BEARER_")) or t in ("JWT", "PRIVATE_KEY")
+               for t, k in ENTITY_KINDS.items() if k == "secret")
 
 
 def test_mask_secrets_only_by_default(finder):
