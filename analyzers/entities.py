@@ -33,6 +33,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from analyzers.normalize import pieces
 from analyzers.recognizers import build_recognizers
 from analyzers.secret_gate import find_secrets
 
@@ -248,18 +249,18 @@ class EntityFinder:
         """
         if not text or not text.strip():
             return []
-        results = self.analyzer.analyze(
-            text=text, language=self.resolve_language(language), score_threshold=self.score_threshold
-        )
         found = [
             {
                 "type": r.entity_type,
                 "kind": ENTITY_KINDS[r.entity_type],
                 "score": round(float(r.score), 3),
-                "start": int(r.start),
-                "end": int(r.end),
+                "start": at + int(r.start),
+                "end": at + int(r.end),
             }
-            for r in results
+            for at, piece in pieces(text)
+            for r in self.analyzer.analyze(
+                text=piece, language=self.resolve_language(language), score_threshold=self.score_threshold
+            )
         ]
         # Whatever Presidio pruned as a placeholder still has a secret's shape: it is masked all the same.
         found += [{"type": kind, "kind": SECRET, "score": 1.0, "start": start, "end": end}

@@ -16,17 +16,20 @@ kept as a match, so the explanation can say why.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from analyzers.normalize import fold, to_original
+from analyzers.normalize import fold, pieces, to_original
 from analyzers.prefilter import Prefilter
 from analyzers.rules import HIDING, NEUTRALIZERS, Rule, RuleError, RuleSet
 
 # A negation reaches the hiding words of its own clause only: "GPT never does, I can inject some noise".
 CLAUSE_END = re.compile(r"[.!?;。！？；\n,，:：]+")
 NEGATION_REACH = 60  # characters after the negation
+# A rule said thousands of times in one pasted dump is one signal: its first places are the evidence.
+MATCHES_PER_RULE = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,16 +104,23 @@ class Matcher:
             found = {k: v for k, v in found.items() if not any(k[1] < e and s < k[2] for s, e in hidden)}
         kept = self._longest_per_rule(found)
         kept = self._neutralize(self._inside_hiding(kept), folded)
-        return [Match(rule, self._rules[rule].category, text[s:e], s, e) for rule, s, e, _ in kept]
+        per_rule: dict[str, int] = {}
+        out = []
+        for rule, s, e, _ in kept:
+            per_rule[rule] = per_rule.get(rule, 0) + 1
+            if per_rule[rule] <= MATCHES_PER_RULE:
+                out.append(Match(rule, self._rules[rule].category, text[s:e], s, e))
+        return out
 
     def _match_tokens(self, found, woken: set[str], folded: str, offsets) -> None:
-        doc = self._nlp(folded)
         strings = self._nlp.vocab.strings
-        for match_id, start, end in self._token_matcher(doc):
-            rule_id = strings[match_id]
-            if rule_id in woken:
-                span = doc[start:end]
-                self._keep(found, rule_id, offsets, span.start_char, span.end_char)
+        for at, piece in pieces(folded):
+            doc = self._nlp(piece)
+            for match_id, start, end in self._token_matcher(doc):
+                rule_id = strings[match_id]
+                if rule_id in woken:
+                    span = doc[start:end]
+                    self._keep(found, rule_id, offsets, at + span.start_char, at + span.end_char)
 
     def _keep(self, found, rule_id, offsets, start, end) -> None:
         found[(rule_id, *to_original(offsets, start, end))] = (start, end)
@@ -120,17 +130,26 @@ class Matcher:
         # '4o' inside 'GPT-4o' is the same evidence twice: keep the longest span per rule.
         ordered = sorted(((r, s, e, f) for (r, s, e), f in found.items()), key=lambda m: (m[1], -m[2], m[0]))
         kept: list[tuple[str, int, int, tuple[int, int]]] = []
+        reach: dict[str, int] = {}  # rule -> furthest end kept: every kept span starts at or before m
         for m in ordered:
-            if not any(k[0] == m[0] and k[1] <= m[1] and m[2] <= k[2] for k in kept):
+            if reach.get(m[0], -1) < m[2]:
                 kept.append(m)
+                reach[m[0]] = m[2]
         return kept
 
     def _inside_hiding(self, kept):
         """A legitimacy word inside a hiding phrase is that phrase's word: "don't disclose that we used GPT-4
         outputs" withholds a disclosure, 不要 credit 它 withholds a credit; neither is innocence."""
-        hiding = [m for m in kept if self._rules[m[0]].category in HIDING]
-        return [m for m in kept if self._rules[m[0]].category != "LEGITIMACY"
-                or not any(h[1] <= m[1] and m[2] <= h[2] for h in hiding)]
+        starts, reach = [], []  # hiding spans by start, and the furthest end among those started so far
+        for h in sorted((m for m in kept if self._rules[m[0]].category in HIDING), key=lambda h: h[1]):
+            starts.append(h[1])
+            reach.append(max(h[2], reach[-1] if reach else -1))
+
+        def inside(m) -> bool:
+            k = bisect.bisect_right(starts, m[1]) - 1
+            return k >= 0 and reach[k] >= m[2]
+
+        return [m for m in kept if self._rules[m[0]].category != "LEGITIMACY" or not inside(m)]
 
     def _neutralize(self, kept, folded: str):
         """Drop hiding matches that a negation (same clause, shortly before) or a hypothetical (same message) covers.
@@ -143,15 +162,19 @@ class Matcher:
         if not cues or not hiding:
             return [m for m in kept if category[m] not in NEUTRALIZERS]
         clause_of = _clause_index(folded)
+        hiding.sort(key=lambda m: m[3][0])
+        starts = [m[3][0] for m in hiding]
         cancelled, used = set(), set()
         for cue in cues:
-            for m in hiding:
-                hypothetical = category[cue] == "HYPOTHETICAL"
-                negated = (clause_of(m[3][0]) == clause_of(cue[3][0])
-                           and 0 < m[3][0] - cue[3][0] <= NEGATION_REACH)
-                if hypothetical or negated:
-                    cancelled.add(m)
-                    used.add(cue)
+            if category[cue] == "HYPOTHETICAL":
+                covered = hiding
+            else:  # the hiding words shortly after it, in its clause
+                at = cue[3][0]
+                near = hiding[bisect.bisect_right(starts, at):bisect.bisect_right(starts, at + NEGATION_REACH)]
+                covered = [m for m in near if clause_of(m[3][0]) == clause_of(at)]
+            if covered:
+                cancelled.update(covered)
+                used.add(cue)
         return [m for m in kept if m not in cancelled and (category[m] not in NEUTRALIZERS or m in used)]
 
 
@@ -160,6 +183,6 @@ def _clause_index(folded: str):
     ends = [m.end() for m in CLAUSE_END.finditer(folded)]
 
     def index(pos: int) -> int:
-        return sum(1 for e in ends if e <= pos)
+        return bisect.bisect_right(ends, pos)
 
     return index

@@ -67,3 +67,23 @@ def detect_language(text: str) -> str:
         return "mixed"
     # A Chinese sentence with an English product name is still Chinese, unless Latin words carry it.
     return "mixed" if latin >= 12 else "zh"
+
+
+PIECE = 100_000  # characters spaCy and Presidio are given at once: a pasted dump must not stop the run
+
+
+def pieces(text: str, size: int = PIECE) -> list[tuple[int, str]]:
+    """(offset, piece) of `text` in pieces of at most `size` characters, cut at a line end or a space
+    where one is near, so a phrase is seldom cut; one piece when the text is short enough."""
+    if len(text) <= size:
+        return [(0, text)]
+    out, start = [], 0
+    while start < len(text):
+        end = min(start + size, len(text))
+        if end < len(text):
+            window = text[end - size // 10:end]
+            cut = max(window.rfind("\n"), window.rfind(" "))
+            end = end - size // 10 + cut + 1 if cut >= 0 else end
+        out.append((start, text[start:end]))
+        start = end
+    return out

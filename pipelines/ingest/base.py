@@ -88,6 +88,12 @@ def iso_utc(ts: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+# Characters of one message that are read. Past this it is a pasted dump (a log, a dataset, a mail
+# archive quoted whole), not something people say; the rest stays in the export, at the message's
+# source position, and `message.truncated` gives the full length.
+TEXT_LIMIT = 200_000
+
+
 def new_message(
     *,
     platform: str,
@@ -108,16 +114,20 @@ def new_message(
     timestamp_rule: str | None = None,
 ) -> dict:
     """The normalised Message of DESIGN.md, built the same way by every reader."""
+    full = len(text)
+    text = text[:TEXT_LIMIT]
     return {
         "platform": platform,
         "message": {
             "id": message_id,
             "text": text,
+            **({"truncated": full} if full > TEXT_LIMIT else {}),
             "kind": kind,
             "subtype": subtype,
             "language": detect_language(text),
             "deleted": deleted,
-            "edits": edits or [],
+            "edits": [{**e, "text": e["text"][:TEXT_LIMIT]} if isinstance(e.get("text"), str) else e
+                      for e in edits or []],
         },
         "conversation": conversation,
         "thread": {"id": thread_id},

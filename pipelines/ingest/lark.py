@@ -210,7 +210,7 @@ def _content(msg_type: str, raw: Any, mentions: Any) -> tuple[str, list[dict]]:
         return "", []
     try:
         content = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return raw, []  # recalled messages carry a plain sentence here, not JSON
     if not isinstance(content, dict):
         return raw, []

@@ -20,18 +20,23 @@ from pipelines.ingest.base import DataError
 
 SNIFF_BYTES = 16 << 10
 LATEST_EPOCH = 4102444800  # 2100-01-01: later times are corrupt, not future messages
-JSON_ERRORS = (ijson.JSONError, ijson.IncompleteJSONError, ValueError)
+JSON_ERRORS = (ijson.JSONError, ijson.IncompleteJSONError, ValueError, RecursionError)  # nesting past the stack
+
+
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # some phones write their chat exports in UTF-16
 
 
 def decode(raw: bytes) -> str:
     """UTF-8 with replacement, a BOM dropped: exports are evidence, never refused for one bad byte."""
+    if raw.startswith(UTF16_BOMS):
+        return raw.decode("utf-16", errors="replace")
     return raw.decode("utf-8", errors="replace").removeprefix("\ufeff")
 
 
 def load_json(raw: bytes) -> Any:
     try:
         return json.loads(decode(raw))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise DataError(f"not valid JSON: {exc}") from None
 
 
@@ -46,7 +51,7 @@ def json_lines(stream: BinaryIO) -> Iterator[tuple[int, Any]]:
                 continue
             try:
                 yield number, json.loads(text)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 yield number, DataError(f"line is not valid JSON: {exc}")
     finally:
         if lines is not stream:
@@ -156,10 +161,18 @@ def as_list(value: Any) -> list:
 
 
 def lines_of(stream: BinaryIO) -> Iterator[bytes]:
-    """The stream's lines, buffered (a raw stream's readline reads byte by byte), the stream left open."""
+    """The stream's lines as UTF-8 (a UTF-16 text, known by its BOM, is re-encoded line by line), buffered
+    (a raw stream's readline reads byte by byte), the stream left open."""
     buffered = io.BufferedReader(stream, 1 << 16) if isinstance(stream, io.RawIOBase) else stream
     try:
-        yield from buffered
+        if hasattr(buffered, "peek") and buffered.peek(2)[:2] in UTF16_BOMS:
+            text = io.TextIOWrapper(buffered, encoding="utf-16", errors="replace", newline="")
+            try:
+                yield from (line.encode("utf-8") for line in text)
+            finally:
+                text.detach()
+        else:
+            yield from buffered
     finally:
         if buffered is not stream:
             buffered.detach()

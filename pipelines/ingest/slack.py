@@ -76,7 +76,7 @@ class SlackReader(Reader):
                 return []
             try:
                 data = json.loads(archive.read_bytes(path).decode("utf-8", errors="replace"))
-            except (ValueError, OSError) as exc:
+            except (ValueError, RecursionError, OSError) as exc:
                 errors.append(DeadLetter(path, "", f"unreadable metadata file: {exc}"))
                 return []
             if not isinstance(data, list):
@@ -113,7 +113,7 @@ class SlackReader(Reader):
         raw = stream.read()
         try:
             records = json.loads(raw.decode("utf-8", errors="replace"))
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             yield DeadLetter(member, "", f"not valid JSON: {exc}")
             return
         if not isinstance(records, list):

@@ -220,7 +220,7 @@ def _card_text(item: dict) -> str:
             continue
         try:
             card = json.loads(attachment.get("content") or "{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         _collect_texts(card, parts)
     return "\n".join(parts)

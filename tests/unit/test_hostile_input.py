@@ -1,0 +1,86 @@
+"""Crafted input never stops a run: a message longer than spaCy's million characters is read up to
+TEXT_LIMIT (its full length recorded), the rest of its file is read, and the run ends with its outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipelines.ingest.base import TEXT_LIMIT
+from pipelines.scan import run
+
+DUMP = "we scrub the OpenAI outputs so nobody can tell. "  # said a few thousand times in a pasted dump
+PLAN = "we need to hide that the data came from GPT-4 outputs, scrub the vendor name before the audit"
+
+
+def _slack(root: Path, long_text: str) -> None:
+    (root / "general").mkdir(parents=True)
+    (root / "channels.json").write_text(json.dumps([{"id": "C1", "name": "general"}]))
+    (root / "users.json").write_text(json.dumps([{"id": "U1", "name": "alice"}, {"id": "U2", "name": "bob"}]))
+    (root / "general" / "2025-03-05.json").write_text(json.dumps([
+        {"type": "message", "user": "U1", "text": "hello there", "ts": "1741170000.000100"},
+        {"type": "message", "user": "U2", "text": long_text, "ts": "1741170060.000200"},
+        {"type": "message", "user": "U1", "text": PLAN, "ts": "1741170120.000300"},
+    ]))
+
+
+def _mbox(root: Path, long_text: str) -> None:
+    root.mkdir(parents=True)
+    mails = [("<a@x>", "hello there"), ("<b@x>", long_text), ("<c@x>", PLAN)]
+    (root / "inbox.mbox").write_text("".join(
+        f"From x@example.com Mon Apr 18 14:20:57 2022\nMessage-ID: {mid}\nDate: Mon, 25 Sep 2000 0{3 + i}:39:00 "
+        f"-0700\nFrom: P{i} <p{i}@example.com>\nSubject: data\nContent-Type: text/plain; charset=utf-8\n\n{body}\n\n"
+        for i, (mid, body) in enumerate(mails)))
+
+
+def _whatsapp(root: Path, long_text: str) -> None:
+    root.mkdir(parents=True)
+    (root / "WhatsApp Chat with ML.txt").write_text(
+        "[05/03/2025, 09:00:00] Alice: hello there\n"
+        f"[05/03/2025, 09:01:00] Bob: {long_text}\n"
+        f"[05/03/2025, 09:02:00] Alice: {PLAN}\n")
+
+
+@pytest.mark.parametrize("make", [_slack, _mbox, _whatsapp], ids=["slack", "mbox", "whatsapp"])
+def test_a_message_past_spacys_limit_is_read_bounded_and_the_rest_goes_on(make, tmp_path):
+    long_text = (DUMP * (1_250_000 // len(DUMP) + 1))[:1_250_000]
+    make(tmp_path / "export", long_text)
+    out = tmp_path / "out"
+    assert run(["--input", str(tmp_path / "export"), "--out", str(out), "--no-index", "--quiet"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["messages"] == 3 and manifest["counts"]["malformed"] == 0
+    hits = [json.loads(line) for line in (out / "hits.jsonl").read_text().splitlines()]
+    dump = [h for h in hits if h["message"].get("truncated")]
+    assert dump and dump[0]["message"]["truncated"] >= 1_250_000
+    assert len(dump[0]["message"]["text"]) <= TEXT_LIMIT
+    assert len(dump[0]["detection"]["matches"]) < 200  # one signal, not thousands of copies of it
+    assert any(PLAN[:40] in h["message"]["text"] for h in hits)
+
+
+def test_metadata_nested_past_the_stack_is_a_dead_letter_and_the_run_goes_on(tmp_path):
+    export = tmp_path / "export"
+    _slack(export, "hello again")
+    (export / "users.json").write_text("[" * 100_000 + "]" * 100_000)
+    out = tmp_path / "out"
+    assert run(["--input", str(export), "--out", str(out), "--no-index", "--quiet"]) == 0
+    errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
+    assert [(e["source"]["path"], "recursion" in e["reason"]) for e in errors] == [("users.json", True)]
+    assert json.loads((out / "manifest.json").read_text())["counts"]["messages"] == 3
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_utf16_whatsapp_export_is_recognised_and_read(encoding, tmp_path):
+    export = tmp_path / "export"
+    export.mkdir()
+    text = (f"[05/03/2025, 09:00:00] Alice: hello there\n[05/03/2025, 09:02:00] Bob: {PLAN}\n"
+            "[05/03/2025, 09:03:00] Alice: 好的，来源别写\n")
+    raw = text.encode(encoding)
+    (export / "WhatsApp Chat with ML.txt").write_bytes(raw if encoding == "utf-16" else b"\xfe\xff" + raw)
+    out = tmp_path / "out"
+    assert run(["--input", str(export), "--out", str(out), "--no-index", "--quiet"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["messages"] == 3 and manifest["counts"]["malformed"] == 0
+    hits = [json.loads(line) for line in (out / "hits.jsonl").read_text().splitlines()]
+    assert any(PLAN in h["message"]["text"] for h in hits)
