@@ -6,6 +6,10 @@ nested (`$expand=replies`); each reply is its own record. Optional metadata: `ch
 `chat` resources: id, topic, chatType) and `channels.json` (Graph `channel`: id, displayName,
 membershipType). A message id seen twice in one file (delta or repeated exports) is one message
 whose versions become its edit history.
+
+Graph writes its keys in camelCase; Microsoft's export tooling writes the same properties in
+PascalCase (`CreatedDateTime`, `Body`, `From`). Every file's keys are respelled the Graph way once,
+whatever their letter case, so the code below reads one spelling.
 """
 
 from __future__ import annotations
@@ -28,6 +32,26 @@ BLOCK_TAGS = {"p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "block
 EVENT_NAME = re.compile(r"#microsoft\.graph\.(\w+?)EventMessageDetail$")
 # 1:1 chat ids end in this suffix; group chats and meetings end in "@thread.v2".
 ONE_ON_ONE_SUFFIX = "@unq.gbl.spaces"
+# PascalCase exports write `Body` before `CreatedDateTime`; a Teams message holds at most ~28 KB of text,
+# so this window always reaches the first message's times.
+SNIFF_BYTES = 64 << 10
+
+# Graph's spelling of the properties of a page, chatMessage (with its identity sets, body, attachments,
+# mentions, reactions, history and event detail), chat, channel and Adaptive Card text.
+GRAPH_KEYS = {key.lower(): key for key in (
+    "value", "@odata.context", "@odata.nextLink", "@odata.deltaLink", "@odata.type", "error", "code", "message",
+    "id", "replyToId", "etag", "messageType", "createdDateTime", "lastModifiedDateTime", "lastEditedDateTime",
+    "deletedDateTime", "subject", "summary", "chatId", "importance", "locale", "webUrl", "channelIdentity",
+    "policyViolation", "eventDetail", "from", "body", "attachments", "mentions", "reactions", "messageHistory",
+    "replies", "hostedContents",
+    "teamId", "channelId", "application", "device", "user", "displayName", "userIdentityType", "tenantId",
+    "contentType", "content", "contentUrl", "name", "thumbnailUrl", "teamsAppId", "mentionText", "mentioned",
+    "reactionType", "reactionContentUrl", "modifiedDateTime", "actions", "reaction", "initiator", "members",
+    "topic", "chatType", "membershipType", "description", "email", "userId", "roles",
+    "text", "title",
+)}
+# Keys that are steps of a record's JSON pointer: their spelling in the file is kept for the pointer.
+POINTER_KEYS = {"value", "replies"}
 
 
 def _candidates(archive: Archive) -> list[str]:
@@ -36,7 +60,35 @@ def _candidates(archive: Archive) -> list[str]:
 
 
 def _looks_like_messages(text: str) -> bool:
-    return '"createdDateTime"' in text and ('"messageType"' in text or '"replyToId"' in text)
+    text = text.lower()
+    return '"createddatetime"' in text and ('"messagetype"' in text or '"replytoid"' in text)
+
+
+def _is_message_file(archive: Archive, name: str) -> bool:
+    return _looks_like_messages(head_text(archive, name, SNIFF_BYTES))
+
+
+def _graph_spelling(data: Any) -> dict[tuple[int, str], str]:
+    """Respells, in place, every key of `data` that Graph knows to Graph's spelling, whatever its letter case.
+
+    Returns how the file spelled the renamed pointer keys, by (id of their object, Graph key), so that
+    pointers name what is in the file. A loop, not recursion: any depth the JSON parser accepted is fine.
+    """
+    written: dict[tuple[int, str], str] = {}
+    pending = [data]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            for key in list(node):
+                graph_key = GRAPH_KEYS.get(key.lower())
+                if graph_key and graph_key != key and graph_key not in node:  # spelled both ways: both kept
+                    node[graph_key] = node.pop(key)
+                    if graph_key in POINTER_KEYS:
+                        written[id(node), graph_key] = key
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return written
 
 
 class TeamsReader(Reader):
@@ -45,12 +97,12 @@ class TeamsReader(Reader):
 
     @classmethod
     def match(cls, archive: Archive) -> float:
-        if not any(_looks_like_messages(head_text(archive, n)) for n in _candidates(archive)[:20]):
+        if not any(_is_message_file(archive, n) for n in _candidates(archive)[:20]):
             return 0.0
         return 0.9
 
     def units(self, archive: Archive) -> list[str]:
-        return [n for n in _candidates(archive) if _looks_like_messages(head_text(archive, n))]
+        return [n for n in _candidates(archive) if _is_message_file(archive, n)]
 
     def context(self, archive: Archive) -> tuple[dict, list[DeadLetter]]:
         errors: list[DeadLetter] = []
@@ -60,7 +112,8 @@ class TeamsReader(Reader):
             if base not in ("chats.json", "channels.json"):
                 continue
             try:
-                entries = list(_iter_values(load_json(archive.read_bytes(name)), ""))
+                metadata = load_json(archive.read_bytes(name))
+                entries = list(_iter_values(metadata, "", _graph_spelling(metadata)))
             except DataError as exc:
                 errors.append(DeadLetter(name, "", f"unreadable metadata file: {exc}"))
                 continue
@@ -71,6 +124,15 @@ class TeamsReader(Reader):
                     conversations[entry["id"]] = _chat(entry)
                 else:
                     conversations[entry["id"]] = _channel(entry)
+        candidates = _candidates(archive)
+        if not any(_is_message_file(archive, n) for n in candidates):
+            # Forced with --format teams onto files it cannot read: say so, never a run of 0 records.
+            reason = (f"read as Teams, but no chatMessage keys (createdDateTime with messageType or replyToId, "
+                      f"in any letter case) in its first {SNIFF_BYTES >> 10} KiB")
+            errors.extend(DeadLetter(n, "", reason) for n in candidates)
+            if not candidates:
+                errors.append(DeadLetter(archive.location, "", "read as Teams, but the export holds no message "
+                                         "file (no .json member besides chats, channels, teams and users)"))
         return {"conversations": conversations}, errors
 
     def read(self, stream: BinaryIO, member: str, context: dict) -> Iterator[Record]:
@@ -79,10 +141,11 @@ class TeamsReader(Reader):
         except DataError as exc:
             yield DeadLetter(member, "", str(exc))
             return
+        written = _graph_spelling(data)
         built: dict[str, dict] = {}
         changed: dict[str, float] = {}
         out: list[Record] = []
-        for pointer, item in _iter_values(data, ""):
+        for pointer, item in _iter_values(data, "", written):
             try:
                 record = self._message(item, member, pointer, context)
             except DataError as exc:
@@ -96,6 +159,9 @@ class TeamsReader(Reader):
                 continue
             built[key], changed[key] = record, _version_time(item)
             out.append(record)
+        if not out:  # a file taken as Teams messages never reads as silence
+            out.append(DeadLetter(member, "", "read as a Teams message file, but it holds no chatMessages "
+                                  "(an empty page or list)"))
         yield from out  # versions met later in the file change messages built earlier
 
     def _message(self, item: Any, member: str, pointer: str, context: dict) -> dict:
@@ -115,7 +181,7 @@ class TeamsReader(Reader):
             edits.append({"text": None, "at": iso_utc(epoch_iso(item["lastEditedDateTime"], "lastEditedDateTime")),
                           "by": author_id})
         reply_to = item.get("replyToId") or _quoted_message_id(item)
-        in_channel = bool(as_dict(item.get("channelIdentity")).get("channelId"))
+        in_channel = bool(_channel_id(item))
         return new_message(
             platform=self.platform,
             message_id=message_id,
@@ -140,10 +206,9 @@ class TeamsReader(Reader):
 
     def _conversation(self, item: dict, member: str, context: dict) -> dict:
         known = context["conversations"]
-        channel = as_dict(item.get("channelIdentity"))
-        if channel.get("channelId"):
-            return known.get(channel["channelId"]) or {"id": channel["channelId"], "name": channel["channelId"],
-                                                       "type": "channel"}
+        channel_id = _channel_id(item)
+        if channel_id:
+            return known.get(channel_id) or {"id": channel_id, "name": channel_id, "type": "channel"}
         chat_id = item.get("chatId")
         if isinstance(chat_id, str) and chat_id:
             kind = "dm" if chat_id.endswith(ONE_ON_ONE_SUFFIX) else "group_dm"
@@ -152,15 +217,23 @@ class TeamsReader(Reader):
         return {"id": stem, "name": posixpath.basename(stem), "type": "channel"}
 
 
-def _iter_values(data: Any, prefix: str) -> Iterator[tuple[str, Any]]:
-    """(JSON pointer, chatMessage) for pages, lists of pages and bare lists, nested replies included."""
+def _channel_id(item: dict) -> str | None:
+    channel_id = as_dict(item.get("channelIdentity")).get("channelId")
+    return channel_id if isinstance(channel_id, str) and channel_id else None
+
+
+def _iter_values(data: Any, prefix: str, written: dict[tuple[int, str], str]) -> Iterator[tuple[str, Any]]:
+    """(JSON pointer, chatMessage) for pages, lists of pages and bare lists, nested replies included.
+    `written` is what `_graph_spelling` returned: the file's spelling of the keys a pointer steps through."""
     if isinstance(data, dict) and isinstance(data.get("value"), list):
-        data, prefix = data["value"], f"{prefix}/value"
+        data, prefix = data["value"], f"{prefix}/{written.get((id(data), 'value'), 'value')}"
     elif isinstance(data, dict):
         if "error" in data:
             yield prefix, DataError(f"Graph error response: {as_dict(data['error']).get('code') or data['error']}")
-        elif "value" not in data:
-            yield prefix, DataError("page without a value list")
+        elif "value" in data:
+            yield prefix, DataError(f"page whose value is {type(data['value']).__name__}, not a list of chatMessages")
+        else:
+            yield prefix, DataError(f"page without a value list (keys: {', '.join(sorted(data)[:10]) or 'none'})")
         return
     if not isinstance(data, list):
         yield prefix, DataError(f"expected a Graph page or a list, not {type(data).__name__}")
@@ -168,18 +241,18 @@ def _iter_values(data: Any, prefix: str) -> Iterator[tuple[str, Any]]:
     for i, entry in enumerate(data):
         pointer = f"{prefix}/{i}"
         if isinstance(entry, dict) and "value" in entry and "id" not in entry:
-            yield from _iter_values(entry, pointer)
+            yield from _iter_values(entry, pointer, written)
             continue
         yield pointer, entry
         replies = entry.get("replies") if isinstance(entry, dict) else None
         for j, reply in enumerate(as_list(replies)):
-            yield f"{pointer}/replies/{j}", reply
+            yield f"{pointer}/{written.get((id(entry), 'replies'), 'replies')}/{j}", reply
 
 
 def _chat(chat: dict) -> dict:
     members = [m.get("displayName") for m in as_list(chat.get("members")) if isinstance(m, dict)]
     kind = CHAT_TYPES.get(chat.get("chatType"), "group_dm")
-    names = ", ".join(n for n in members if n)
+    names = ", ".join(n for n in members if isinstance(n, str) and n)
     name = chat.get("topic") or ((f"DM: {names}" if kind == "dm" else names) if names else chat["id"])
     return {"id": chat["id"], "name": name, "type": kind}
 
@@ -190,7 +263,8 @@ def _channel(channel: dict) -> dict:
 
 
 def _kind(item: dict, sender: dict) -> str:
-    if item.get("messageType", "message") != "message" or not sender:
+    # Any other type, known or not (e.g. "unknownFutureValue"), is a system event; its raw type is the subtype.
+    if str(item.get("messageType") or "message").lower() != "message" or not sender:
         return "system"
     return "bot" if sender.get("application") and not sender.get("user") else "user"
 
@@ -218,10 +292,12 @@ def _card_text(item: dict) -> str:
     for attachment in as_list(item.get("attachments")):
         if not isinstance(attachment, dict) or "card" not in str(attachment.get("contentType")):
             continue
-        try:
-            card = json.loads(attachment.get("content") or "{}")
+        content = attachment.get("content")
+        try:  # Graph sends the card as a JSON string; an exporter may have embedded it as an object
+            card = json.loads(content) if isinstance(content, str) else content
         except (ValueError, RecursionError):
             continue
+        _graph_spelling(card)
         _collect_texts(card, parts)
     return "\n".join(parts)
 
@@ -246,7 +322,7 @@ def _event_text(item: dict) -> str:
     event = match.group(1) if match else "event"
     initiator = as_dict(as_dict(detail.get("initiator")).get("user")).get("displayName")
     members = [as_dict(m).get("displayName") for m in as_list(detail.get("members"))]
-    names = ", ".join(m for m in members if m)
+    names = ", ".join(m for m in members if isinstance(m, str) and m)
     return f"[{event}]" + (f" by {initiator}" if initiator else "") + (f": {names}" if names else "")
 
 
@@ -268,6 +344,9 @@ class _HtmlText(HTMLParser):
         elif tag in ("img", "emoji"):
             alt = dict(attrs).get("alt")
             self.parts.append(alt if alt else "[image]")
+        elif tag == "customemoji":  # a tenant's own emoji: its alt is a name, not a character
+            alt = dict(attrs).get("alt")
+            self.parts.append(f":{alt}:" if alt else "[emoji]")
         elif tag in BLOCK_TAGS:
             self.parts.append("\n")
 

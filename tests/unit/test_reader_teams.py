@@ -1,5 +1,12 @@
+import io
+import json
+
+import pytest
+
+from pipelines.ingest.base import DeadLetter
 from pipelines.ingest.teams import TeamsReader, html_to_text
 from tests.conftest import FIXTURES
+from tests.export_checks import read_export
 from tests.helpers import zip_folder
 from tests.readers import by_id, read_all, scan_counts, slack_demo_still_detected_as_slack, tally
 
@@ -84,3 +91,114 @@ def test_scan_runs_end_to_end_on_a_concealment_thread(tmp_path):
     assert {k: counts[k] for k in ("records", "messages", "merged", "malformed")} == {
         "records": 15, "messages": 11, "merged": 1, "malformed": 3}
     assert counts["hits"] >= 1
+
+
+# Microsoft's export tooling writes Graph's properties in PascalCase (see tests/realdata/test_peer_fixtures_teams.py).
+def _respelled(data, spell):
+    if isinstance(data, dict):
+        return {spell(key): _respelled(value, spell) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_respelled(value, spell) for value in data]
+    return data
+
+
+def _pascal(key: str) -> str:
+    return key[:1].upper() + key[1:]
+
+
+@pytest.mark.parametrize("spell", [_pascal, str.lower, str.upper], ids=["PascalCase", "lowercase", "UPPERCASE"])
+def test_any_key_case_reads_the_same_as_graph_camel_case(spell, tmp_path):
+    respelled = tmp_path / "export"
+    for path in EXPORT.rglob("*.json"):
+        target = respelled / path.relative_to(EXPORT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.write_text(json.dumps(_respelled(json.loads(path.read_text()), spell)))
+        except ValueError:  # the broken file stays broken
+            target.write_bytes(path.read_bytes())
+    reader, records, errors = read_all(respelled)
+    assert isinstance(reader, TeamsReader) and errors == []
+    _, camel_records, _ = read_all(EXPORT)
+    assert tally(records) == tally(camel_records)
+    camel, other = by_id(camel_records), by_id(records)
+    for message_id, message in camel.items():
+        pointer = message["source"]["pointer"]
+        assert other[message_id]["source"]["pointer"] == pointer.replace("value", spell("value")).replace(
+            "replies", spell("replies"))  # pointers name the keys as the file spells them
+        assert {**other[message_id], "source": None} == {**message, "source": None}
+
+
+def _pascal_message(message_id: str, content: str, **fields) -> dict:
+    return {"Id": message_id, "MessageType": "message", "CreatedDateTime": "2025-03-05T09:00:00.5+01:00",
+            "ReplyToId": None, "Body": {"ContentType": "html", "Content": content},
+            "From": {"Application": None, "Device": None, "User": {"Id": "u-ana", "DisplayName": "Ana Silva"}},
+            "ChannelIdentity": {"TeamId": "t1", "ChannelId": "19:ml@thread.tacv2"}, "ChatId": None, **fields}
+
+
+def test_pascal_case_records_built_here(tmp_path):
+    reply = _pascal_message("101", '<p><at id="0">Ana Silva</at> done, <customemoji alt="party"></customemoji></p>',
+                            ReplyToId="100", From={"User": {"Id": "u-bo", "DisplayName": "Bo Li"}})
+    page = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#messages", "Value": [
+        _pascal_message("100", "<p>scrub the <b>OpenAI</b> name</p>", Replies=[reply],
+                        LastEditedDateTime="2025-03-05T09:05:00+01:00",
+                        Attachments=[{"Id": "a1", "ContentType": "reference", "Name": "eval.xlsx"}]),
+        _pascal_message("102", "<p></p>", From={"Application": {"Id": "app", "DisplayName": "Deploy Bot"}},
+                        Attachments=[{"ContentType": "application/vnd.microsoft.card.adaptive",
+                                      "Content": json.dumps({"Body": [{"Type": "TextBlock", "Text": "Deployed"}]})}]),
+        _pascal_message("103", "<systemEventMessage/>", MessageType="unknownFutureValue", From=None),
+        _pascal_message("104", "gone", ChannelIdentity=None, ChatId="19:a_b@unq.gbl.spaces",
+                        DeletedDateTime="2025-03-05T10:00:00Z"),
+    ]}
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "messages.json").write_text(json.dumps(page))
+    (export / "chats.json").write_text(json.dumps({"Value": [{"Id": "19:a_b@unq.gbl.spaces", "ChatType": "oneOnOne",
+                                                              "Members": [{"DisplayName": "Ana Silva"},
+                                                                          {"DisplayName": "Bo Li"}]}]}))
+    reader, messages, merged, dead = read_export(export)
+    assert isinstance(reader, TeamsReader) and (merged, dead) == ([], [])
+    msgs = {m["message"]["id"]: m for m in messages}
+    root, answer, bot, event, deleted = (msgs[i] for i in ("100", "101", "102", "103", "104"))
+    assert (root["author"], root["message"]["text"]) == (
+        {"id": "u-ana", "name": "Ana Silva", "email": None}, "scrub the OpenAI name")
+    assert root["@timestamp"] == "2025-03-05T08:00:00.500Z"
+    assert root["message"]["edits"] == [{"text": None, "at": "2025-03-05T08:05:00.000Z", "by": "u-ana"}]
+    assert root["attachments"] == [{"name": "eval.xlsx", "type": "reference", "size": None}]
+    assert root["conversation"] == {"id": "19:ml@thread.tacv2", "name": "19:ml@thread.tacv2", "type": "channel"}
+    assert (answer["author"]["name"], answer["message"]["text"]) == ("Bo Li", "@Ana Silva done, :party:")
+    assert (answer["thread"]["id"], answer["reply_to"], answer["source"]["pointer"]) == ("100", "100",
+                                                                                        "/Value/0/Replies/0")
+    assert (bot["message"]["kind"], bot["author"]["name"], bot["message"]["text"]) == ("bot", "Deploy Bot", "Deployed")
+    assert (event["message"]["kind"], event["message"]["subtype"]) == ("system", "unknownFutureValue")
+    assert deleted["message"]["deleted"] is True
+    assert deleted["conversation"] == {"id": "19:a_b@unq.gbl.spaces", "name": "DM: Ana Silva, Bo Li", "type": "dm"}
+
+
+def test_forced_teams_on_files_it_cannot_read_gives_dead_letters_not_silence(tmp_path):
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "messages.json").write_text(json.dumps([{"Sent": "2025-03-05", "Text": "hello"}]))
+    _, messages, _, dead = read_export(export, "teams")
+    assert messages == []
+    assert [(d.path, d.pointer) for d in dead] == [("messages.json", "")]
+    assert "no chatMessage keys" in dead[0].reason
+
+
+def test_forced_teams_on_an_export_without_message_files_names_the_export(tmp_path):
+    (tmp_path / "notes.txt").write_text("not a chat")
+    _, messages, _, dead = read_export(tmp_path, "teams")
+    assert messages == [] and [(d.path, d.pointer) for d in dead] == [(str(tmp_path.resolve()), "")]
+    assert "no message file" in dead[0].reason
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    ([], "holds no chatMessages"),
+    ({"value": []}, "holds no chatMessages"),
+    ([{"Value": []}], "holds no chatMessages"),
+    ({"Value": {"Id": "1", "CreatedDateTime": "2025-03-05T09:00:00Z"}}, "page whose value is dict"),
+    ({"Messages": [{"Id": "1"}]}, "page without a value list (keys: Messages)"),
+])
+def test_a_message_file_that_yields_nothing_is_a_dead_letter(content, reason):
+    records = list(TeamsReader().read(io.BytesIO(json.dumps(content).encode()), "chat.json", {"conversations": {}}))
+    assert [(type(r), r.path, r.pointer) for r in records] == [(DeadLetter, "chat.json", "")]
+    assert reason in records[0].reason
