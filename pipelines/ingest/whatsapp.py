@@ -3,9 +3,11 @@
 Each message starts with a date and time in the phone's locale and no time zone:
   Android  `12/31/23, 9:41 PM - Name: text`   `31/12/2023, 21:41 - Name: text`   `31.12.23, 21:41 - Name: text`
   iOS      `[31/12/2023, 21:41:05] Name: text`   `[12/31/23, 9:41:05 PM] Name: text`
-Lines that do not start that way continue the message above. Whether the date is day- or
-month-first is decided once per file from the dates themselves, and recorded in `timestamp.rule`.
-The file is spooled (to disk when large) so that decision can precede the parse.
+Lines that do not start that way continue the message above. Whether a date is day- or
+month-first is decided per layout (a header's shape: separators, year digits, clock), since two
+phones' exports joined in one file write dates differently, from all the file says: a field above
+12, dates in attachment names, time order; the reason is recorded in `timestamp.rule`. The file is
+spooled (to disk when large) so that decision can precede the parse.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import datetime as dt
 import posixpath
 import re
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -28,10 +31,10 @@ from pipelines.ingest.base import DataError, DeadLetter, Reader, Record, new_mes
 from pipelines.ingest.parsing import UniqueIds, epoch_of, head_text, lines_of
 
 HEADER = re.compile(
-    r"^\[?(?P<a>\d{1,4})[./-](?P<b>\d{1,2})[./-](?P<c>\d{2,4})\.?,?\s+"
+    r"^\[?(?P<a>\d{1,4})(?P<sep>[./-])(?P<b>\d{1,2})[./-](?P<c>\d{2,4})\.?,?\s+"
     r"(?P<hour>\d{1,2})[:.](?P<minute>\d{2})(?:[:.](?P<second>\d{2}))?"
     r"(?:\s?(?P<ampm>[AaPp]\.?\s?[Mm]\.?))?"
-    r"(?:\]\s?|\s[-–]\s)(?P<rest>.*)$"
+    r"(?P<close>\]\s?|\s[-–]\s)(?P<rest>.*)$"
 )
 SENDER = re.compile(r"^(?P<sender>[^:]{1,100}?): (?P<body>.*)$", re.DOTALL)
 # Bidirectional marks and isolates WhatsApp sprinkles around names, numbers and notices.
@@ -48,6 +51,7 @@ def _patterns() -> dict[str, Any]:
     data = yaml.safe_load((Path(__file__).with_name("whatsapp.yaml")).read_text(encoding="utf-8"))
     compiled = {key: [re.compile(p, re.IGNORECASE) for p in data[key]]
                 for key in ("system", "media_omitted", "deleted", "edited_suffix", "attached")}
+    compiled["dated_file_names"] = [re.compile(p, re.IGNORECASE) for p in data["dated_file_names"]]
     compiled["file_name_prefixes"] = data["file_name_prefixes"]
     return compiled
 
@@ -56,35 +60,134 @@ def clean(line: str) -> str:
     return SPACES.sub(" ", MARKS.sub("", line))
 
 
+NAMES = {"dmy": "day-first", "mdy": "month-first", "ymd": "year-first"}
+FIELD = {"dmy": "first", "mdy": "second"}
+OTHER = {"dmy": "mdy", "mdy": "dmy"}
+# Read the wrong way, a chat in time order jumps back by weeks or months; read the right way it goes
+# back by an hour at most (clock changes), or once where two exports were joined.
+BACKWARDS = dt.timedelta(days=1)
+MIXED = "the file mixes both orders"
+
+
+def layout(header: re.Match) -> tuple:
+    """A header's shape: separators, where and how long the year is, clock (`pm`, `PM`, `p.m.`). One
+    phone writes every line alike; two phones' exports joined in one file differ in it. Day and month
+    digits are no part of it: `1/2/24` and `12/31/23` come from one phone."""
+    ampm = (header["ampm"] or "").replace("A", "P").replace("a", "p")  # AM and PM alike, case and dots kept
+    return (header["sep"], len(header["a"]) == 4, len(header["c"]), header["close"].strip(), ampm,
+            header["second"] is not None)
+
+
+def _over_12(header: re.Match) -> str | None:
+    """The one order this header can be read in, when exactly one of its first two fields is above 12."""
+    a, b = int(header["a"]), int(header["b"])
+    if a > 12 >= b:
+        return "dmy"
+    if b > 12 >= a:
+        return "mdy"
+    return None
+
+
+@dataclass
+class Layout:
+    """How one layout's dates are read, and why. `mixed`: both orders are proven in it, so a line
+    with a field above 12 is read by it, and any other line as the nearest such line before it."""
+
+    order: str
+    why: str
+    mixed: bool = False
+
+
+@dataclass
+class Evidence:
+    """What the headers of one layout say about day- or month-first, gathered line by line."""
+
+    year_first: bool
+    twelve_hour: bool
+    proven: list[str] = field(default_factory=list)  # orders proven by a field above 12, in order of appearance
+    votes: Counter = field(default_factory=Counter)  # order -> attachment names dated as that reading only
+    backwards: Counter = field(default_factory=Counter)  # order -> times the chat goes back in time read so
+    last: dict[str, dt.datetime] = field(default_factory=dict)
+
+    def add(self, header: re.Match) -> None:
+        if self.year_first:
+            return
+        proven = _over_12(header)
+        if proven and proven not in self.proven:
+            self.proven.append(proven)
+        if self.proven:
+            return  # a field above 12 outweighs what follows; only a proof of the other order still matters
+        moments = {}
+        for order in ("dmy", "mdy"):
+            try:
+                moments[order] = _moment(header, order)
+            except ValueError:
+                continue
+            if order in self.last and moments[order] < self.last[order] - BACKWARDS:
+                self.backwards[order] += 1
+            self.last[order] = moments[order]
+        dated = _attachment_date(header["rest"])
+        matching = [order for order, moment in moments.items() if moment.date() == dated]
+        if len(matching) == 1:
+            self.votes[matching[0]] += 1
+
+    def decide(self) -> Layout:
+        if self.year_first:
+            return Layout("ymd", "year-first date")
+        if len(self.proven) == 2:
+            return Layout(self.proven[0], MIXED, mixed=True)
+        if self.proven:
+            order = self.proven[0]
+            return Layout(order, f"{NAMES[order]}: a {FIELD[order]} date field is above 12")
+        for order in ("dmy", "mdy"):
+            if self.votes[order] > self.votes[OTHER[order]]:
+                return Layout(order, f"{NAMES[order]}: the dates in attachment names match "
+                                     f"({self.votes[order]} for, {self.votes[OTHER[order]]} against)")
+        for order in ("dmy", "mdy"):
+            if self.backwards[order] < self.backwards[OTHER[order]]:
+                back = self.backwards[OTHER[order]]
+                return Layout(order, f"{NAMES[order]}: time order (read {NAMES[OTHER[order]]}, the chat goes back "
+                                     f"in time at {back} message{'s' * (back != 1)})")
+        # Nothing tells: the old default, said to be one. en-US, the biggest 12-hour locale, is month-first.
+        order = "mdy" if self.twelve_hour else "dmy"
+        clock = " (12-hour clock)" if self.twelve_hour else ""
+        return Layout(order, f"{NAMES[order]} by default{clock}, ambiguous: no date field above 12, "
+                             "attachment names and time order fit both orders")
+
+
 @dataclass
 class DateOrder:
-    """How this file writes dates: year-, day- or month-first, and why."""
+    """How this file writes dates, per layout."""
 
-    order: str = "dmy"
-    why: str = "day-first by default (no date field above 12)"
+    layouts: dict[tuple, Layout] = field(default_factory=dict)
     senders: set[str] = field(default_factory=set)
+    last: dict[tuple, str] = field(default_factory=dict)  # mixed layouts: the order the last proving line had
 
-    @property
-    def rule(self) -> str:
-        return f"{self.why}; {LOCAL_TIME}"
+    def reading(self, header: re.Match) -> tuple[str, str]:
+        """(order, why) for this header; asked for every header in file order."""
+        if len(self.layouts) == 1:  # one phone's export, the usual case: no need to work out the shape
+            key, found = next(iter(self.layouts.items()))
+        else:
+            key = layout(header)
+            found = self.layouts[key]
+        if not found.mixed:
+            return found.order, found.why
+        proven = _over_12(header)
+        if proven:
+            self.last[key] = proven
+            return proven, f"{NAMES[proven]}: a {FIELD[proven]} date field is above 12 ({MIXED})"
+        order = self.last.get(key, found.order)
+        where = "previous" if key in self.last else "first"
+        return order, f"{NAMES[order]} like the {where} line with a date field above 12 ({MIXED})"
 
-    @classmethod
-    def decide(cls, headers: list[tuple[str, str, bool]], senders: set[str]) -> DateOrder:
-        """headers: (first field, second field, has AM/PM) of every message line."""
-        if any(len(a) == 4 for a, _, _ in headers):
-            return cls("ymd", "year-first date", senders)
-        if any(int(a) > 12 for a, _, _ in headers):
-            return cls("dmy", "day-first: a first date field is above 12", senders)
-        if any(int(b) > 12 for _, b, _ in headers):
-            return cls("mdy", "month-first: a second date field is above 12", senders)
-        if any(ampm for _, _, ampm in headers):
-            return cls("mdy", "month-first by default (12-hour clock, no date field above 12)", senders)
-        return cls(senders=senders)
+    @staticmethod
+    def rule(why: str) -> str:
+        return f"{why}; {LOCAL_TIME}"
 
 
 class WhatsAppReader(Reader):
     platform = "whatsapp"
-    parser_version = "1.0"
+    parser_version = "1.1"  # 1.1: date order per layout, from attachment names and time order too
 
     @classmethod
     def match(cls, archive: Archive) -> float:
@@ -125,19 +228,21 @@ class WhatsAppReader(Reader):
 
     @staticmethod
     def _prescan(stream: BinaryIO, spool: BinaryIO) -> DateOrder:
-        headers: list[tuple[str, str, bool]] = []
+        evidence: dict[tuple, Evidence] = {}
         senders: set[str] = set()
         for raw in lines_of(stream):
             spool.write(raw)
             found = HEADER.match(clean(raw.decode("utf-8", errors="replace").rstrip("\r\n")))
             if not found:
                 continue
-            if len(headers) < 100_000:  # plenty of evidence; the rest of the file need not be remembered
-                headers.append((found["a"], found["b"], bool(found["ampm"])))
+            key = layout(found)
+            if key not in evidence:
+                evidence[key] = Evidence(len(found["a"]) == 4, bool(found["ampm"]))
+            evidence[key].add(found)
             sender = SENDER.match(found["rest"])
             if sender and len(senders) < 3:
                 senders.add(sender["sender"])
-        return DateOrder.decide(headers, senders)
+        return DateOrder({key: e.decide() for key, e in evidence.items()}, senders)
 
     def _message(self, lines: list[str], member: str, pointer: str, conversation: dict, order: DateOrder,
                  ids: UniqueIds) -> dict:
@@ -146,7 +251,7 @@ class WhatsAppReader(Reader):
             # The pointer locates the text in the archive; its words stay out of errors.jsonl (secrets, PII).
             raise DataError(f"{sum(len(line) for line in lines[1:])} characters of text before the first message line")
         header = HEADER.match(clean(raw_first))
-        when, raw_time = _time(header, order)
+        when, raw_time, why = _time(header, order)
         rest = "\n".join([header["rest"], *(clean(line) for line in lines[1:])]).rstrip()
         body, author, kind = _split(rest, IOS_NOTICE in raw_first)
         body, edits = _strip_edit_marker(body, author)
@@ -158,7 +263,7 @@ class WhatsAppReader(Reader):
             text=body,
             timestamp=when,
             raw_timestamp=raw_time,
-            timestamp_rule=order.rule,
+            timestamp_rule=order.rule(why),
             conversation=conversation,
             author=author,
             kind=kind,
@@ -189,21 +294,42 @@ def _messages(spool: BinaryIO) -> Iterator[tuple[int, list[str | None]]]:
         yield start, current
 
 
-def _time(header: re.Match, order: DateOrder) -> tuple[float, str]:
-    a, b, c = header["a"], header["b"], header["c"]
-    year, month, day = {"ymd": (a, b, c), "dmy": (c, b, a), "mdy": (c, a, b)}[order.order]
+def _time(header: re.Match, order: DateOrder) -> tuple[float, str, str]:
+    """(epoch, raw time, why it was read in its order)."""
+    reading, why = order.reading(header)
     hour = int(header["hour"])
-    if header["ampm"]:
-        if not 1 <= hour <= 12:
-            raise DataError(f"hour {hour} on a 12-hour clock")
-        hour = hour % 12 + (12 if header["ampm"][0] in "pP" else 0)
+    if header["ampm"] and not 1 <= hour <= 12:
+        raise DataError(f"hour {hour} on a 12-hour clock")
     raw = header.group(0)[: header.start("rest")].strip(" []-–")
     try:
-        moment = dt.datetime(int(year) + (2000 if len(year) == 2 else 0), int(month), int(day), hour,
-                             int(header["minute"]), int(header["second"] or 0), tzinfo=dt.UTC)
+        moment = _moment(header, reading)
     except ValueError as exc:
-        raise DataError(f"invalid date or time {raw!r} ({order.why}): {exc}") from None
-    return epoch_of(moment, "time"), raw
+        raise DataError(f"invalid date or time {raw!r} ({why}): {exc}") from None
+    return epoch_of(moment, "time"), raw, why
+
+
+def _moment(header: re.Match, order: str) -> dt.datetime:
+    """The header's time read in `order`; ValueError when that is no valid date."""
+    a, b, c = header["a"], header["b"], header["c"]
+    year, month, day = {"ymd": (a, b, c), "dmy": (c, b, a), "mdy": (c, a, b)}[order]
+    hour = int(header["hour"])
+    if header["ampm"]:
+        hour = hour % 12 + (12 if header["ampm"][0] in "pP" else 0)
+    return dt.datetime(int(year) + (2000 if len(year) == 2 else 0), int(month), int(day), hour,
+                       int(header["minute"]), int(header["second"] or 0), tzinfo=dt.UTC)
+
+
+def _attachment_date(text: str) -> dt.date | None:
+    """The date an attachment's file name carries (WhatsApp names media by the day it was sent)."""
+    head = text[:300]  # the name follows the sender's name (at most 100 characters); a pasted dump is not searched
+    for pattern in _patterns()["dated_file_names"]:
+        found = pattern.search(head)
+        if found:
+            try:
+                return dt.date(int(found["year"]), int(found["month"]), int(found["day"]))
+            except ValueError:
+                return None
+    return None
 
 
 def _split(rest: str, ios_notice: bool) -> tuple[str, dict, str]:
