@@ -1,9 +1,17 @@
 """E-mail: mbox files (one conversation per mailbox file) and `.eml` files (one per folder).
 
-An mbox is streamed line by line and split on `From ` lines at a line start (after a blank
-line, or shaped like a `From sender date` line); `mailbox.mbox` would build an index of the
-whole file first. That `From ` line's date is when the mbox was written (the Enron files all
-say 2022), not when the mail was sent: the `Date:` header is the time, kept raw beside UTC.
+An mbox is streamed line by line; `mailbox.mbox` would build an index of the whole file first.
+A `From ` line starts a message when it follows a blank line, the closing boundary of the MIME
+body above it (Netscape folders put no blank line there) or the file start, and header lines
+follow it; a full `From sender date` line needs only one of the two. A declared `Content-Length`
+(Netscape, mboxcl2) is trusted when a separator stands where it ends: that keeps a body line
+starting with `From ` inside its mail. Mailboxes are known by their first lines, so a
+`list.mbox.txt` or a Mailman `2023-January.txt` is read too.
+That `From ` line's date is when the mbox was written (the Enron files all say 2022), not when
+the mail was sent: the `Date:` header is the time, kept raw beside UTC.
+Text without a usable charset is read as UTF-8 when it decodes strictly, else as windows-1252
+(what Outlook and Eudora wrote); `source.charset` says which charset the body was read with, and
+`source.header_charset` that of raw 8-bit headers, when there were any.
 Threads follow `References`/`In-Reply-To` to the root Message-ID, else the normalised subject.
 """
 
@@ -17,7 +25,9 @@ import html
 import posixpath
 import quopri
 import re
+from collections import deque
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -30,46 +40,65 @@ from pipelines.archive import Archive
 from pipelines.ingest.base import DataError, DeadLetter, Reader, Record, new_message
 from pipelines.ingest.parsing import UniqueIds, epoch_of, head_text, lines_of
 
-FROM_LINE = re.compile(rb"^From \S+\s+\w{3} \w{3}\s+\d{1,2} \d{1,2}:\d{2}")  # `From sender Mon Apr 18 14:20:57`
+# `From sender Mon Apr 18 14:20:57`; Mailman's archives write the sender as `alice at example.com`.
+FROM_LINE = re.compile(rb"^From \S+(?: at \S+)?\s+\w{3} \w{3}\s+\d{1,2} \d{1,2}:\d{2}")
+HEADER_FIELD = re.compile(rb"^[!-9;-~]+:")  # an RFC 822 field name and its colon
+CONTENT_LENGTH = re.compile(rb"^content-length:[ \t]*(\d+)\s*$", re.I)
+BOUNDARY = re.compile(rb'boundary[ \t]*=[ \t]*(?:"([^"\r\n]+)"|([^\s;"]+))', re.I)
 ESCAPED_FROM = re.compile(rb"^>(>*From )")  # mboxrd quoting of body lines that start with "From "
 HEADER_LINE = re.compile(r"^(?:date|from|subject|message-id|received|return-path|to|mime-version):", re.I | re.M)
+FIRST_LINES = re.compile(r"^From [^\r\n]*\r?\n[!-9;-~]+:")  # a separator, then a header line
 REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|fwd?|aw|wg|sv|vs|antw|tr|回复|答复|转发)\s*(?:\[\d+\])?\s*[:：]\s*)+", re.I)
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+OBFUSCATED_ADDRESS = re.compile(r"^[^\s@<>()\"]+ at [^\s@<>()\"]+\.[^\s@<>()\"]+(?:\s|$)")  # `a at b.org`
 QP_HINT = re.compile(r"=(?:\r?\n|20\r?$|09\r?$|3D)", re.M)  # quoted-printable text under a 7bit label
+C1_BYTES = re.compile(rb"[\x80-\x9f]")
+UNFOLD = re.compile(r"\r?\n(?=[ \t])")
+# Decoders that read more than the label they stand for, as mail programs do (WHATWG Encoding Standard).
+SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "shift-jis": "cp932", "euc-kr": "cp949"}
 DELETED_FOLDER = re.compile(r"deleted[ _]items|\btrash\b|\bdeleted\b", re.I)
 MAX_MESSAGE_BYTES = 64 << 20
+# A declared body holding more `From ` lines that look like mails than this is not trusted: it bounds the look-ahead.
+MAX_INNER_PARTS = 32
 SNIFF_LIMIT = 200
+# A mailbox named `.txt` (Mailman archives, `x.mbox.txt`) scores below any WhatsApp chat (0.7), so an export
+# that holds a chat is still read as that chat.
+TEXT_MAILBOX_SCORE = 0.6
 PARSE_ERRORS = (ValueError, LookupError, TypeError, IndexError, AttributeError, UnicodeError,
                 email.errors.MessageError)
 RULE_NO_ZONE = "date-header-without-zone-assumed-utc"
 RULE_RECEIVED = "no-date-header-used-received"
 
 
-def _looks_like_mbox(head: str) -> bool:
-    return head.startswith("From ") and bool(HEADER_LINE.search(head))
+def _is_mailbox(archive: Archive, name: str) -> bool:
+    """Known by content, not by name: a `From ` separator first, header lines right after it."""
+    head = head_text(archive, name, 4096)
+    return bool(FIRST_LINES.match(head)) and bool(HEADER_LINE.search(head))
 
 
 class MboxReader(Reader):
     platform = "mbox"
-    parser_version = "1.0"
+    parser_version = "1.1"
 
     @classmethod
     def match(cls, archive: Archive) -> float:
         names = cls._candidates(archive)[:SNIFF_LIMIT]
-        if any(_looks_like_mbox(head_text(archive, n, 4096)) for n in names if not n.lower().endswith(".eml")):
+        mailboxes = [n for n in names if not n.lower().endswith(".eml") and _is_mailbox(archive, n)]
+        if any(not n.lower().endswith(".txt") for n in mailboxes):
             return 0.9
         if any(n.lower().endswith(".eml") and HEADER_LINE.search(head_text(archive, n, 4096)) for n in names):
             return 0.85
-        return 0.0
+        return TEXT_MAILBOX_SCORE if mailboxes else 0.0
 
     def units(self, archive: Archive) -> list[str]:
         return [n for n in self._candidates(archive)
-                if n.lower().endswith(".eml") or _looks_like_mbox(head_text(archive, n, 4096))]
+                if n.lower().endswith(".eml") or _is_mailbox(archive, n)]
 
     @staticmethod
     def _candidates(archive: Archive) -> list[str]:
-        # JSON and chat text files are other formats' business; skipping them keeps detection cheap.
-        return [n for n in archive.members() if not n.lower().endswith((".json", ".txt", ".html", ".csv"))]
+        # JSON, HTML and CSV are other formats' business; skipping them keeps detection cheap. `.txt` stays:
+        # mailboxes are often named so, and a chat export never starts with a `From ` line and headers.
+        return [n for n in archive.members() if not n.lower().endswith((".json", ".html", ".csv"))]
 
     def context(self, archive: Archive) -> tuple[dict, list[DeadLetter]]:
         return {"archive_name": Path(archive.location).name}, []
@@ -82,10 +111,14 @@ class MboxReader(Reader):
             yield self._record(stream.read(MAX_MESSAGE_BYTES + 1), member, "offset:0", conversation, state)
             return
         conversation = {"id": member, "name": posixpath.basename(member), "type": "mailbox"}
+        found = False
         for offset, data, problem in _split_mbox(stream):
+            found = True
             pointer = f"offset:{offset}"
             yield DeadLetter(member, pointer, problem) if problem else self._record(
                 data, member, pointer, conversation, state)
+        if not found:  # never silence: a file handed to this reader is accounted for
+            yield DeadLetter(member, "offset:0", "no mail in this file: no `From ` line followed by mail headers")
 
     def _record(self, data: bytes, member: str, pointer: str, conversation: dict, state: dict) -> Record:
         if len(data) > MAX_MESSAGE_BYTES:
@@ -102,10 +135,23 @@ class MboxReader(Reader):
         if not any(msg.get(h) for h in ("From", "Date", "Message-ID", "Subject")):
             raise DataError("no mail headers")
         when, raw_date, rule = _sent_time(msg)
-        name, address = email.utils.parseaddr(_header(msg, "From"))
-        name = name or _header(msg, "X-From") or address
-        subject = _header(msg, "Subject")
-        text = _body_text(msg).rstrip()
+        body = msg.get_body(preferencelist=("plain", "html"))
+        text, charset = _body_text(body)
+        text = text.rstrip()
+        # Raw 8-bit headers carry no charset of their own; the message's is the best guess after UTF-8.
+        declared = msg.get_content_charset() or (body.get_content_charset() if body is not None else None)
+        header_charsets: set[str] = set()
+        name, address = email.utils.parseaddr(_header(msg, "From", declared, header_charsets))
+        written = _raw_header(msg, "From", declared).strip()
+        if not name or "@" not in address:
+            # The strict parser drops the name of `addr (Name)` and cannot read Mailman's `jdoe at example.org`.
+            plain_name, plain_address = email.utils.parseaddr(
+                written.replace(" at ", "@", 1) if OBFUSCATED_ADDRESS.match(written) else written)
+            name = name or str(policy.default.header_factory("Subject", plain_name))  # decodes =?..?= words
+            address = plain_address if "@" in plain_address and "@" not in address else address
+        # An address no parser reads (`a!b@c@d`, UUCP era) still names the sender as written.
+        name = name or _header(msg, "X-From", declared, header_charsets) or address or written
+        subject = _header(msg, "Subject", declared, header_charsets)
         own_id = _first_id(_header(msg, "Message-ID"))
         # A Message-ID seen twice in a mailbox (copies, resends) must not make two records one.
         message_id = state["ids"](own_id) if own_id else state["ids"](
@@ -131,41 +177,163 @@ class MboxReader(Reader):
             deleted=in_trash,
             attachments=_attachments(msg),
             source={"path": member, "pointer": pointer, "parser": self.platform,
-                    "parser_version": self.parser_version},
+                    "parser_version": self.parser_version,
+                    **({"charset": charset} if charset else {}),
+                    **({"header_charset": ",".join(sorted(header_charsets))} if header_charsets else {})},
         )
 
 
+@dataclass
+class _Part:
+    """The lines from one separator to the next, as the line rule splits them."""
+
+    start: int | None  # offset of its `From ` line; None for text before the first one
+    head: bytes  # the `From ` line itself
+    end: int  # offset past its last line
+    chunks: list[bytes] = field(default_factory=list)  # the lines after `head`, held up to the size cap
+    size: int = 0
+    body_end: int | None = None  # where its declared Content-Length says the body ends
+    tail: bytes = b""  # its last line, raw
+
+
 def _split_mbox(stream: BinaryIO) -> Iterator[tuple[int, bytes | None, str | None]]:
-    """(byte offset of the `From ` line, message bytes, problem) for each message, streamed."""
-    offset, start, previous_blank = 0, None, True
-    chunks: list[bytes] = []
-    size = 0
-    for line in lines_of(stream):
-        if line.startswith(b"From ") and (previous_blank or FROM_LINE.match(line)):
-            yield from _flush(start, chunks, size)
-            start, chunks, size = offset, [], 0
+    """(byte offset of the `From ` line, message bytes, problem) for each message, streamed.
+
+    A part whose declared Content-Length runs past the next separator swallows the parts inside that body
+    when a separator (or the file end) stands where the length ends; otherwise the length is wrong (the
+    MimeKit sample has short ones) and the line rule stands. The look-ahead is bounded by the size cap and
+    MAX_INNER_PARTS."""
+    parts = _parts(stream)
+    ahead: deque[_Part] = deque()
+    while (part := ahead.popleft() if ahead else next(parts, None)) is not None:
+        if part.body_end is not None and part.body_end > part.end:
+            while (len(ahead) <= MAX_INNER_PARTS and (not ahead or ahead[-1].end <= part.body_end + 2)
+                   and (more := next(parts, None)) is not None):
+                ahead.append(more)
+            inside = _inside_length(part, ahead)
+            for _ in range(inside):
+                part = _joined(part, ahead.popleft())
+        yield from _flush(part)
+
+
+def _inside_length(part: _Part, ahead: deque[_Part]) -> int:
+    """How many of the parts ahead lie inside `part`'s declared body; 0 when no separator is where it ends."""
+    previous = part
+    for count, candidate in enumerate(ahead):
+        if count > MAX_INNER_PARTS or candidate.start > part.body_end + 2:
+            return 0
+        if _ends_at(previous.tail, candidate.start, part.body_end):
+            return count
+        previous = candidate
+    # No separator after it: the length is right if it ends the file.
+    return len(ahead) if len(ahead) <= MAX_INNER_PARTS and _ends_at(previous.tail, previous.end, part.body_end) else 0
+
+
+def _ends_at(tail: bytes, boundary: int, body_end: int) -> bool:
+    """Whether a declared body that ends at `body_end` ends at `boundary`, the start of the line after `tail`:
+    the length may count the line break before the separator or not (Netscape leaves it out)."""
+    gap = boundary - body_end
+    return gap == 0 or (0 < gap <= 2 and not tail[-gap:].strip())
+
+
+def _joined(part: _Part, inner: _Part) -> _Part:
+    size = part.size + len(inner.head) + inner.size
+    chunks = [*part.chunks, inner.head, *inner.chunks] if size <= MAX_MESSAGE_BYTES else []
+    return _Part(part.start, part.head, inner.end, chunks, size, part.body_end, inner.tail)
+
+
+def _parts(stream: BinaryIO) -> Iterator[_Part]:
+    """The file split by the line rule (see the module's docstring), one part per separator."""
+    part = _Part(None, b"", 0)
+    boundaries: set[bytes] = set()  # declared by the mail above: its closing line may precede a separator
+    in_headers = False
+    content_length = None
+    length_end = 0  # where the last declared body ends: a `From ` line inside it keeps the mail's boundaries
+    offset, previous = 0, None
+    for line, following in _with_next(lines_of(stream)):
+        end = offset + len(line)
+        if line.startswith(b"From ") and _separates(line, following, _opens(previous, offset, boundaries, length_end)):
+            yield part
+            part, in_headers, content_length = _Part(offset, line, end, tail=line), True, None
+            if offset >= length_end:
+                boundaries = set()
         else:
-            size += len(line)
-            if size <= MAX_MESSAGE_BYTES:  # past the cap, keep counting but stop holding bytes
-                chunks.append(ESCAPED_FROM.sub(rb"\1", line))
-        offset += len(line)
-        previous_blank = not line.strip()
-    yield from _flush(start, chunks, size)
+            if in_headers:
+                if not line.strip():
+                    in_headers = False
+                    if content_length is not None and content_length <= MAX_MESSAGE_BYTES:
+                        part.body_end = end + content_length
+                        length_end = max(length_end, part.body_end)
+                elif found := CONTENT_LENGTH.match(line):
+                    content_length = int(found.group(1))
+            if b"=" in line and (declared := BOUNDARY.search(line)):
+                boundaries.add(declared.group(1) or declared.group(2))
+            part.size += len(line)
+            if part.size <= MAX_MESSAGE_BYTES:  # past the cap, keep counting but stop holding bytes
+                part.chunks.append(ESCAPED_FROM.sub(rb"\1", line) if line.startswith(b">") else line)
+            part.end, part.tail = end, line
+        offset, previous = end, line
+    yield part
 
 
-def _flush(start: int | None, chunks: list[bytes], size: int) -> Iterator[tuple[int, bytes | None, str | None]]:
-    if start is None:
-        if any(c.strip() for c in chunks):
+def _separates(line: bytes, following: bytes | None, before: bool) -> bool:
+    """Whether this `From ` line starts a message: where one may start (`before`, see `_opens`) and before
+    header lines; a full `From sender date` line needs only one of the two."""
+    after = following is not None and bool(HEADER_FIELD.match(following))
+    return (before and after) or ((before or after) and bool(FROM_LINE.match(line)))
+
+
+def _opens(previous: bytes | None, offset: int, boundaries: set[bytes], length_end: int) -> bool:
+    """Whether a message may start after `previous`: at the file start, after a blank line, after the closing
+    boundary of the mail above (Netscape) or where a declared body ends."""
+    if previous is None or not previous.strip() or _ends_at(previous, offset, length_end):
+        return True
+    stripped = previous.rstrip()
+    return stripped.startswith(b"--") and stripped.endswith(b"--") and stripped[2:-2] in boundaries
+
+
+def _with_next(lines: Iterator[bytes]) -> Iterator[tuple[bytes, bytes | None]]:
+    """Each line with the one after it (None at the end): a separator is known by what follows it."""
+    previous = next(lines, None)
+    for line in lines:
+        yield previous, line
+        previous = line
+    if previous is not None:
+        yield previous, None
+
+
+def _flush(part: _Part) -> Iterator[tuple[int, bytes | None, str | None]]:
+    if part.start is None:
+        if any(c.strip() for c in part.chunks):
             yield 0, None, "text before the first `From ` line"
-    elif size > MAX_MESSAGE_BYTES:
-        yield start, None, f"message of {size} bytes exceeds the {MAX_MESSAGE_BYTES}-byte cap"
+    elif part.size > MAX_MESSAGE_BYTES:
+        yield part.start, None, f"message of {part.size} bytes exceeds the {MAX_MESSAGE_BYTES}-byte cap"
     else:
-        yield start, b"".join(chunks), None
+        yield part.start, b"".join(part.chunks), None
 
 
-def _header(msg: EmailMessage, name: str) -> str:
+def _header(msg: EmailMessage, name: str, declared: str | None = None, used: set[str] | None = None) -> str:
+    """A header's text; raw 8-bit bytes in it (Outlook, Eudora) are decoded, not replaced, and their
+    charset added to `used`."""
     value = msg.get(name)
-    return str(value).strip() if value is not None else ""
+    if value is None:
+        return ""
+    raw = _raw_header(msg, name, declared, used)
+    return str(value if raw.isascii() else policy.default.header_factory(name, raw)).strip()
+
+
+def _raw_header(msg: EmailMessage, name: str, declared: str | None = None, used: set[str] | None = None) -> str:
+    """A header as written, unfolded, its 8-bit bytes decoded (the parser keeps them as surrogates)."""
+    raw = UNFOLD.sub("", next((v for k, v in msg.raw_items() if k.lower() == name.lower()), ""))
+    if raw.isascii():
+        return raw
+    try:
+        text, charset = _text(raw.encode("ascii", "surrogateescape"), declared, utf8_first=True)
+    except UnicodeError:  # not surrogates after all: the text is already decoded
+        return raw
+    if used is not None:
+        used.add(charset)
+    return text
 
 
 def _first_id(value: str) -> str | None:
@@ -222,28 +390,68 @@ def _kind(msg: EmailMessage, address: str) -> str:
     return "bot" if auto and auto != "no" else "user"
 
 
-def _body_text(msg: EmailMessage) -> str:
-    """text/plain preferred, else HTML made plain; transfer encodings and charsets decoded with replacement."""
-    part = msg.get_body(preferencelist=("plain", "html"))
+def _body_text(part: EmailMessage | None) -> tuple[str, str | None]:
+    """The chosen text part (plain before HTML, HTML made plain) and the charset it was read with."""
     if part is None:
-        return ""
-    text = _decode(part)
-    return _html_to_text(text) if part.get_content_type() == "text/html" else text
-
-
-def _decode(part: EmailMessage) -> str:
-    payload = part.get_payload(decode=True) or b""
-    charset = part.get_content_charset() or "utf-8"
-    try:
-        codecs.lookup(charset)
-    except LookupError:
-        charset = "utf-8"
-    text = payload.decode(charset, errors="replace")
-    declared = _header(part, "Content-Transfer-Encoding").lower()
-    if declared in ("", "7bit", "8bit") and len(QP_HINT.findall(text)) >= 2:
+        return "", None
+    payload = part.get_payload(decode=True)
+    payload = payload if isinstance(payload, bytes) else b""
+    declared = part.get_content_charset()
+    text, charset = _text(payload, declared)
+    encoding = _header(part, "Content-Transfer-Encoding").lower()
+    if encoding in ("", "7bit", "8bit") and len(QP_HINT.findall(text)) >= 2:
         # Lotus Notes exports (Enron) hold quoted-printable text under a 7bit label.
-        text = quopri.decodestring(text.encode(charset, errors="replace")).decode(charset, errors="replace")
-    return text
+        text, charset = _text(quopri.decodestring(payload), declared)
+    return (_html_to_text(text) if part.get_content_type() == "text/html" else text), charset
+
+
+def _text(raw: bytes, declared: str | None, utf8_first: bool = False) -> tuple[str, str]:
+    """Bytes as text, and the charset they were read with: the declared one when it decodes them, else UTF-8
+    when it does, else windows-1252 (what Outlook and Eudora sent undeclared), else Latin-1 (reads any byte).
+    A charset is used with replacement only where the bytes show it is right and a byte is merely damaged."""
+    if utf8_first:  # raw 8-bit headers are UTF-8 when they decode so (RFC 6532), whatever the body says
+        try:
+            return raw.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            pass
+    codec = _codec(declared)
+    if codec:
+        tries = [codec]
+        if codec == "iso-8859-1" and C1_BYTES.search(raw):  # Latin-1 labels on Windows text: C1 holds quotes
+            tries.insert(0, "windows-1252")
+        if codec in SUPERSETS:
+            tries.append(SUPERSETS[codec])
+        for name in tries:
+            try:
+                return raw.decode(name), name
+            except UnicodeDecodeError:
+                pass
+        # ASCII with 8-bit bytes, or UTF-8 that is really a single-byte text, is mislabelled: guess instead.
+        if codec not in ("us-ascii", "utf-8"):
+            return raw.decode(tries[-1], errors="replace"), tries[-1]
+    if raw.isascii():
+        return raw.decode("ascii"), "us-ascii"
+    text = raw.decode("utf-8", errors="replace")
+    damaged = text.count("\ufffd")
+    if not damaged or len(text) - len(text.encode("ascii", "ignore")) - damaged >= damaged:
+        return text, "utf-8"  # UTF-8, or UTF-8 with a stray byte: its sequences are at least as many
+    try:
+        return raw.decode("windows-1252"), "windows-1252"
+    except UnicodeDecodeError:
+        return raw.decode("latin-1"), "iso-8859-1"
+
+
+def _codec(charset: str | None) -> str | None:
+    """The canonical name of a declared charset (`ANSI_X3.4-1968` is `us-ascii`); None when unknown."""
+    try:
+        name = codecs.lookup(charset).name if charset else None
+    except LookupError:
+        return None
+    if name is None:
+        return None
+    if name == "ascii":
+        return "us-ascii"
+    return re.sub(r"^cp(125\d)$", r"windows-\1", re.sub(r"^iso8859-", "iso-8859-", name)).replace("_", "-")
 
 
 class _TextOnly(HTMLParser):
