@@ -81,3 +81,98 @@ def test_scan_runs_end_to_end_on_a_chinese_concealment_chat(tmp_path):
     assert {k: counts[k] for k in ("records", "messages", "merged", "malformed")} == {
         "records": 17, "messages": 13, "merged": 0, "malformed": 4}
     assert counts["records"] == counts["messages"] + counts["merged"] + counts["malformed"]
+
+
+# --- Lark's documented shapes beyond list pages (fixtures and their doc pages: tests/fixtures/exports/lark/README.md)
+LARK = FIXTURES / "exports" / "lark"
+
+
+def test_event_envelopes_are_detected_and_read_one_per_file_or_per_line():
+    reader, records, errors = read_all(LARK / "event-archive")
+    assert isinstance(reader, LarkReader) and errors == []
+    assert tally(records) == {"records": 4, "messages": 3, "merged": 0, "malformed": 1}
+    msgs = by_id(records)
+    assert msgs["om_e1"]["message"]["text"] == "@Bob Wang 把 OpenAI 的调用日志删掉"  # mentions[].id is an object
+    assert msgs["om_e1"]["author"]["id"] == "ou_alice" and msgs["om_e1"]["source"]["pointer"] == ""
+    assert (msgs["om_e2"]["thread"]["id"], msgs["om_e2"]["reply_to"]) == ("om_e1", "om_e1")
+    assert msgs["om_e2"]["source"]["pointer"] == "line:1"
+    assert msgs["om_e3"]["conversation"] == {"id": "oc_p2p", "name": "oc_p2p", "type": "dm"}  # chat_type p2p
+    dead = [r for r in records if not isinstance(r, dict)]
+    assert dead[0].pointer == "line:3" and "im.message.reaction.created_v1" in dead[0].reason
+
+
+def test_forced_lark_reads_event_envelopes():
+    reader, records, _ = read_all(LARK / "event-archive", forced="lark")
+    assert isinstance(reader, LarkReader) and len(by_id(records)) == 3
+
+
+def test_single_message_responses_and_bare_messages():
+    _, records, _ = read_all(LARK / "single-responses")
+    assert tally(records) == {"records": 7, "messages": 6, "merged": 0, "malformed": 1}
+    msgs = by_id(records)
+    assert msgs["om_s1"]["source"]["pointer"] == "/data" and msgs["om_s1"]["message"]["kind"] == "bot"
+    assert msgs["om_r1"]["source"]["pointer"] == "/data/message" and msgs["om_r1"]["reply_to"] == "om_s1"
+    assert msgs["om_b1"]["message"]["text"] == "bare item" and msgs["om_b1"]["source"]["pointer"] == ""
+    dead = {d.path: d.reason for d in records if not isinstance(d, dict)}
+    assert dead == {"unknown_shape.json": "page without an items list"}
+
+
+def test_merged_forward_children_are_linked_to_their_container():
+    msgs = by_id(read_all(LARK / "single-responses")[1])
+    assert (msgs["om_f1"]["thread"]["id"], msgs["om_f1"]["reply_to"]) == (None, None)
+    for child in ("om_f2", "om_f3"):
+        assert (msgs[child]["thread"]["id"], msgs[child]["reply_to"]) == ("om_f1", "om_f1")
+
+
+def _types():
+    return by_id(read_all(LARK / "content-types")[1])
+
+
+def test_cards_render_as_a_person_sees_them():
+    msgs = _types()
+    # list/get form: rows of nodes; the at (user_id = mention key, empty user_name) resolves from mentions
+    assert msgs["om_c1"]["message"]["text"] == "审批提醒\n请 @Bob Wang 确认数据已脱敏\n确认"
+    # raw json_card form, people named in json_attachment.at_users
+    assert msgs["om_c2"]["message"]["text"] == "训练周报\n模型已换成 Claude，负责人 @Carol Zhang\n详情"
+    assert msgs["om_c3"]["message"]["text"] == "告警\nkey 已泄露，请轮换"  # msg_type "card", not "[card]"
+
+
+def test_post_at_with_empty_name_system_divider_and_post_media():
+    msgs = _types()
+    assert msgs["om_c4"]["message"]["text"] == "@Tom 看图\n[image]\n[video]"  # was "@@Tom"
+    assert msgs["om_c4"]["attachments"] == [{"name": "img_v2_0c4a", "type": "image", "size": None},
+                                            {"name": "file_v2_0c4b", "type": "media", "size": None}]
+    assert msgs["om_c5"]["message"]["text"] == "新会话"  # was the divider_text dict's repr
+
+
+def test_calendar_todo_vote_location_video_chat_and_shares_keep_their_words():
+    texts = {i: m["message"]["text"] for i, m in _types().items()}
+    assert [texts[f"om_c{i}"] for i in range(6, 15)] == [
+        "[calendar] 数据清洗评审", "[calendar] 模型来源对齐会", "[calendar] 周会", "[task] 删除 OpenAI 调用记录",
+        "[vote] 用哪个 teacher model\n- GPT-4\n- Claude", "[location] 望京 SOHO", "[video call] 脱敏方案讨论",
+        "[shared chat] oc_0a1b2c3d", "[shared contact] ou_0a1b2c3d"]
+
+
+def test_unknown_msg_type_is_system_with_its_words():
+    msg = _types()["om_c15"]["message"]
+    assert (msg["kind"], msg["subtype"], msg["text"]) == ("system", "some_future_type", "新类型的标题")
+
+
+def test_create_time_in_seconds_is_told_apart_by_magnitude():
+    msgs = _types()
+    assert msgs["om_c16"]["@timestamp"] == "2024-05-01T02:35:00.000Z"
+    assert msgs["om_c16"]["timestamp"]["rule"] == "epoch-seconds-by-magnitude"
+    assert "rule" not in msgs["om_c15"]["timestamp"]  # milliseconds, as the API documents
+
+
+def test_a_lark_file_that_yields_nothing_is_a_dead_letter(tmp_path):
+    (tmp_path / "messages").mkdir()
+    (tmp_path / "messages" / "oc_a.json").write_text(
+        '{"code":0,"data":{"items":[{"message_id":"om_a","msg_type":"text","create_time":"1714528800000",'
+        '"body":{"content":"{\\"text\\":\\"hi\\"}"}}]}}')
+    # names a message (so it is read) but every page is empty: a dead letter, never silence
+    (tmp_path / "messages" / "oc_empty.jsonl").write_text('\n{"code":0,"data":{"has_more":false,"items":[]},'
+                                                          '"query":{"message_id":"om_a"}}\n')
+    _, records, _ = read_all(tmp_path, forced="lark")
+    dead = [(d.path, d.reason) for d in records if not isinstance(d, dict)]
+    assert dead == [("messages/oc_empty.jsonl", "no Lark messages found in this file")]
