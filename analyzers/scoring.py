@@ -305,8 +305,15 @@ def _hidden_from_scrutiny(window: list[Signal], best: Profile) -> bool:
     """One kind of everyday hiding is enough when it is tied to the subject and the exchange names the
     scrutiny it is for: "Drop that row for the exhibit version" after "that one still lists Anthropic" in
     talk of the customer's procurement and its no-LLM-vendor clause."""
-    aware = any(family(rule) == SCRUTINY for rule in best)
-    return aware and _tied_to_subject(window, best, kinds=1)
+    return _aware(window, best, SCRUTINY) and _tied_to_subject(window, best, kinds=1)
+
+
+def _aware(window: list[Signal], best: Profile, kind: str | None = None) -> bool:
+    """The exchange knows a rule or a check is there (of one rule family, if `kind`), said as a worry, not
+    as the check passed: "legal confirmed, it's in the DPA annex" is compliance done, not evaded."""
+    return any(best[m["rule"]].category == "POLICY_AWARENESS" and (kind is None or family(m["rule"]) == kind)
+               for s in window if not any(best[n["rule"]].category == "LEGITIMACY" for n in s.matches)
+               for m in s.matches)
 
 
 def _is_subject(rule: str, best: Profile) -> bool:
@@ -360,8 +367,7 @@ def _corroborated(window: list[Signal], best: Profile) -> bool:
             kinds.update(family(rule) for rule in rules)
             speakers.add(s.author)
             hiding.add(s.message_id)
-    aware = any(info.category == "POLICY_AWARENESS" for info in best.values())
-    if not (aware and len(kinds) >= CORROBORATING_KINDS and len(speakers) >= 2):
+    if not (_aware(window, best) and len(kinds) >= CORROBORATING_KINDS and len(speakers) >= 2):
         return False
     # ...and about the subject: one of them says it or answers (or is answered by) the message that does, so
     # "delete my local copy" three turns before a reading-group post on GPT-written text is not about it.

@@ -254,3 +254,12 @@ def test_corroborated_everyday_hiding_must_touch_its_subject():
     weak = {"secrecy.weak", "conceal.erase_weak"}
     assert not assess(corroborating("4"), weak=weak).gated
     assert assess(corroborating("2"), weak=weak).gated
+
+
+def test_a_check_said_as_passed_is_no_awareness_of_breaking_a_rule():
+    """"legal confirmed, it's in the DPA annex" names the check as done: it does not make everyday words
+    ("delete", "dm me") corroborate each other."""
+    signals = corroborating("2")
+    for s in signals[2:4]:
+        s.matches.append({**s.matches[0], "rule": "legit.r", "category": "LEGITIMACY"})
+    assert not assess(signals, weak={"secrecy.weak", "conceal.erase_weak"}).gated
