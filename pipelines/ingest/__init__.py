@@ -29,7 +29,14 @@ def detect(archive: Archive, forced: str = "auto") -> Reader:
     if forced != "auto":
         if forced not in READERS:
             raise UnknownFormat(f"unknown format {forced!r}; supported: {', '.join(sorted(READERS))}")
-        return READERS[forced]()
+        reader = READERS[forced]()
+        if not reader.units(archive):
+            # Forced onto something it cannot read, a reader lists nothing: say so, never a run of 0 records.
+            raise UnknownFormat(
+                f"{archive.location}: --format {forced} finds nothing to read: no file here has the layout of a "
+                f"{forced} export ({len(archive.members())} files seen). Try --format auto."
+            )
+        return reader
     scored = sorted(((cls.match(archive), name) for name, cls in READERS.items()), reverse=True)
     best_score, best = scored[0]
     if best_score <= 0:

@@ -124,15 +124,6 @@ class TeamsReader(Reader):
                     conversations[entry["id"]] = _chat(entry)
                 else:
                     conversations[entry["id"]] = _channel(entry)
-        candidates = _candidates(archive)
-        if not any(_is_message_file(archive, n) for n in candidates):
-            # Forced with --format teams onto files it cannot read: say so, never a run of 0 records.
-            reason = (f"read as Teams, but no chatMessage keys (createdDateTime with messageType or replyToId, "
-                      f"in any letter case) in its first {SNIFF_BYTES >> 10} KiB")
-            errors.extend(DeadLetter(n, "", reason) for n in candidates)
-            if not candidates:
-                errors.append(DeadLetter(archive.location, "", "read as Teams, but the export holds no message "
-                                         "file (no .json member besides chats, channels, teams and users)"))
         return {"conversations": conversations}, errors
 
     def read(self, stream: BinaryIO, member: str, context: dict) -> Iterator[Record]:

@@ -3,6 +3,8 @@ import json
 
 import pytest
 
+from pipelines.archive import Archive
+from pipelines.ingest import UnknownFormat, detect
 from pipelines.ingest.base import DeadLetter
 from pipelines.ingest.teams import TeamsReader, html_to_text
 from tests.conftest import FIXTURES
@@ -174,21 +176,13 @@ def test_pascal_case_records_built_here(tmp_path):
     assert deleted["conversation"] == {"id": "19:a_b@unq.gbl.spaces", "name": "DM: Ana Silva, Bo Li", "type": "dm"}
 
 
-def test_forced_teams_on_files_it_cannot_read_gives_dead_letters_not_silence(tmp_path):
-    export = tmp_path / "export"
-    export.mkdir()
-    (export / "messages.json").write_text(json.dumps([{"Sent": "2025-03-05", "Text": "hello"}]))
-    _, messages, _, dead = read_export(export, "teams")
-    assert messages == []
-    assert [(d.path, d.pointer) for d in dead] == [("messages.json", "")]
-    assert "no chatMessage keys" in dead[0].reason
-
-
-def test_forced_teams_on_an_export_without_message_files_names_the_export(tmp_path):
-    (tmp_path / "notes.txt").write_text("not a chat")
-    _, messages, _, dead = read_export(tmp_path, "teams")
-    assert messages == [] and [(d.path, d.pointer) for d in dead] == [(str(tmp_path.resolve()), "")]
-    assert "no message file" in dead[0].reason
+@pytest.mark.parametrize("files", [{"messages.json": [{"Sent": "2025-03-05", "Text": "hello"}]},
+                                   {"notes.txt": "not a chat"}])
+def test_forced_teams_on_files_it_cannot_read_is_a_clear_error_not_silence(files, tmp_path):
+    for name, content in files.items():
+        (tmp_path / name).write_text(content if isinstance(content, str) else json.dumps(content))
+    with pytest.raises(UnknownFormat, match="--format teams finds nothing to read"):
+        detect(Archive(tmp_path), "teams")
 
 
 @pytest.mark.parametrize(("content", "reason"), [
