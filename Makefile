@@ -8,7 +8,8 @@ ES_URL ?= http://127.0.0.1:$(ES_PORT)
 export ES_PORT
 DEMO_OUT ?= demo-out
 
-.PHONY: venv sysdeps sysdeps-demo demo test unit lint es-start es-stop es-status bench clean
+.PHONY: venv sysdeps sysdeps-demo demo test unit lint es-start es-stop es-status es-start-secure es-stop-secure \
+	es-status-secure bench clean
 
 # The venv is rebuilt when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -36,6 +37,17 @@ es-stop:
 es-status:
 	$(ES) status
 
+# A second node for the secured-cluster tests: https on 127.0.0.1:9201 with its own CA, file-realm users;
+# `$(ES) env-secure` prints the file with its CA path and test credentials.
+es-start-secure: sysdeps-demo
+	$(ES) start-secure
+
+es-stop-secure:
+	$(ES) stop-secure
+
+es-status-secure:
+	$(ES) status-secure
+
 demo: venv sysdeps-demo es-start
 	CHATFORENSICS_ES_URL=$(ES_URL) $(BIN)/chatforensics run --input examples/slack-demo --out $(DEMO_OUT) --pdf
 	@echo "Reports: $(CURDIR)/$(DEMO_OUT)/reports/index.html"
@@ -47,10 +59,10 @@ lint: venv
 unit: venv sysdeps
 	$(BIN)/pytest -q -m "not integration and not slow"
 
-# The whole suite, against a live Elasticsearch started here.
-test: venv sysdeps es-start
+# The whole suite, against live Elasticsearch nodes started here (plain, and secured for the security tests).
+test: venv sysdeps es-start es-start-secure
 	$(BIN)/ruff check .
-	CHATFORENSICS_ES_URL=$(ES_URL) $(BIN)/pytest -q
+	CHATFORENSICS_ES_URL=$(ES_URL) CHATFORENSICS_SECURE_ES_ENV="$$($(ES) env-secure)" $(BIN)/pytest -q
 
 # Speed and memory against baselines; SIZES=100000 for a quick run. Exports are cached in ~/.cache/chatforensics.
 SIZES ?= 100000,1000000

@@ -82,7 +82,7 @@ def _guard(call) -> int:
     from pipelines.kibana import KibanaError
     from pipelines.pdf import PdfUnavailable
     from pipelines.scan import UsageError
-    from pipelines.sinks.elasticsearch import MigrationError
+    from pipelines.sinks.elasticsearch import MigrationError, error_reason, untrusted_certificate
 
     try:
         return call()
@@ -90,11 +90,15 @@ def _guard(call) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ConnectionError as exc:
+        if untrusted_certificate(exc):
+            print(f"error: the TLS certificate of Elasticsearch is not trusted ({exc.message}); set "
+                  "CHATFORENSICS_ES_CA_FILE to the CA file that signed it", file=sys.stderr)
+            return 2
         print(f"error: cannot reach Elasticsearch ({exc.message}); start it (make es-start) or pass --no-index",
               file=sys.stderr)
         return 2
     except ApiError as exc:
-        print(f"error: Elasticsearch answered {exc.meta.status}: {exc.message}", file=sys.stderr)
+        print(f"error: Elasticsearch answered {exc.meta.status}: {error_reason(exc)}", file=sys.stderr)
         return 2
 
 

@@ -100,10 +100,17 @@ def run(argv: list[str] | None = None) -> int:
         DeadLetter(name, "", reason).as_dict(reader.platform, archive_sha256) for name, reason in archive.refused
     ]
 
-    es_config = None
+    es_config = es_error = None
     if not opts.no_index:
         es_config = es_sink.EsConfig.from_env(opts.es_url)
-        es_sink.with_retries(es_config, lambda: es_sink.setup(es_config), "install index templates")
+        try:
+            es_sink.with_retries(es_config, lambda: es_sink.setup(es_config), "install index templates")
+        except Exception as exc:
+            # Refused (credentials, privileges, certificate): the scan still writes every file, then fails.
+            es_error = es_sink.refusal(es_config, exc)
+            if es_error is None:
+                raise
+            log.warning("not indexing this run: %s", es_error)
 
     show = wanted(opts.quiet)
     progress = work / "progress"
@@ -135,7 +142,7 @@ def run(argv: list[str] | None = None) -> int:
         cases | "WriteCases" >> WriteJsonLines(str(out / "cases.jsonl"), _by_time)
         read[STATS] | "WriteStats" >> WriteJsonLines(str(work / "members.jsonl"), lambda s: s["path"])
         error_sources = [read[ERRORS], p | "UpfrontErrors" >> beam.Create(upfront_errors)]
-        if es_config:
+        if es_config and not es_error:
             error_sources.append(hits | "IndexHits" >> es_sink.WriteToElasticsearch(
                 es_config, "hits", lambda d: d["hit"]["id"]))
             error_sources.append(cases | "IndexCases" >> es_sink.WriteToElasticsearch(
@@ -146,13 +153,25 @@ def run(argv: list[str] | None = None) -> int:
     errors_by_source = merge_parts(errors_dir, out / "errors.jsonl")
     manifest = masked(build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, started, work,
                                      upfront_errors, errors_by_source))
-    if es_config:
-        verify_index(es_config, manifest, errors_by_source)
-        es_sink.index_run(es_config, manifest)
+    if es_error:
+        manifest["elasticsearch"] = masked({"indexed": False, "url": es_config.safe_url, "error": es_error})
+    elif es_config:
+        try:
+            verify_index(es_config, manifest, errors_by_source)
+            es_sink.index_run(es_config, manifest)
+        except Exception as exc:
+            es_error = es_sink.refusal(es_config, exc)  # e.g. a role that may write but not count
+            if es_error is None:
+                raise
+            manifest["elasticsearch"].update(masked({"url": es_config.safe_url, "verified": False, "error": es_error}))
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True))
     shutil.rmtree(work, ignore_errors=True)
     reports = render_reports(out, manifest, pdf=opts.pdf)
     print_summary(manifest, reports["index"])  # even with --quiet: the one line a run always ends with
+    if es_error:
+        state = "not verified" if manifest["elasticsearch"]["indexed"] else "not indexed"
+        print(f"error: {state}: {es_error} (the files in {out} are complete)", file=sys.stderr)
+        return 3
     rejected = manifest["counts"]["index_rejected"]
     if rejected:
         print(f"error: Elasticsearch rejected {rejected} document(s); see {out / 'errors.jsonl'}", file=sys.stderr)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# System packages chatforensics needs beyond Python: unzip (Elasticsearch), Pango for WeasyPrint (PDF reports), a CJK font
-# (Chinese in PDFs and pages) and, for the test suite, headless Chromium (the report safety test).
+# System packages chatforensics needs beyond Python: unzip and openssl (Elasticsearch), Pango for WeasyPrint (PDF
+# reports), a CJK font (Chinese in PDFs and pages) and, for the test suite, headless Chromium (the report safety test).
 #   scripts/sysdeps.sh demo|test
 # Installs what is missing when it can (root with apt-get, as on CI and fresh Debian machines);
 # otherwise prints the command to run and exits 1.
@@ -10,6 +10,7 @@ purpose="${1:-test}"
 missing() {
   local out=()
   command -v unzip >/dev/null 2>&1 || out+=(unzip)  # scripts/elasticsearch.sh unpacks the node with it
+  command -v openssl >/dev/null 2>&1 || out+=(openssl)  # ... and makes the secured node's certificates with it
   ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || out+=(libpango-1.0-0)
   ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so' || out+=(libpangoft2-1.0-0)
   fc-list 2>/dev/null | grep -qi 'Noto Sans CJK' || out+=(fonts-noto-cjk)

@@ -52,3 +52,39 @@ def es_config(es_url):
     client.indices.delete(index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True)
     client.indices.delete_index_template(name=f"{prefix}-*", ignore=[404])
     client.close()
+
+
+@pytest.fixture(scope="session")
+def secure_es():
+    """The secured node of `scripts/elasticsearch.sh start-secure`: https with its own CA, file-realm users.
+
+    Its URL, CA file and test users come from the env file the script writes (CHATFORENSICS_SECURE_ES_ENV, else
+    the script's default place). Checked once as `elastic`; a fresh prefix inside the roles' index pattern.
+    """
+    from types import SimpleNamespace
+
+    from elasticsearch import Elasticsearch
+
+    cache = Path(os.environ.get("CHATFORENSICS_CACHE", Path.home() / ".cache" / "chatforensics"))
+    env_file = Path(os.environ.get("CHATFORENSICS_SECURE_ES_ENV", cache / "elasticsearch" / "node-9201" / "secure.env"))
+    start = "start it with `make es-start-secure` (scripts/elasticsearch.sh start-secure)"
+    if not env_file.is_file():
+        pytest.fail(f"no secured Elasticsearch: {env_file} is missing; {start}")
+    env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line and line[0] != "#")
+    key = "CHATFORENSICS_SECURE_ES_"
+    node = SimpleNamespace(
+        url=env[f"{key}URL"], ca_file=env[f"{key}CA_FILE"], env_file=env_file,
+        users={role: (env[f"{key}{role.upper()}_USER"], env[f"{key}{role.upper()}_PASSWORD"])
+               for role in ("elastic", "writer", "reader")},
+        prefix=env[f"{key}INDEX_PATTERN"].removesuffix("*") + f"sectest-{uuid.uuid4().hex[:8]}",
+    )
+    node.admin = Elasticsearch(node.url, ca_certs=node.ca_file, basic_auth=node.users["elastic"], request_timeout=10)
+    try:
+        node.admin.cluster.health(wait_for_status="yellow", timeout="30s")
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"the secured Elasticsearch is not reachable at {node.url} with the CA and `elastic` password of "
+                    f"{env_file} ({exc}); {start}")
+    yield node
+    node.admin.indices.delete(index=f"{node.prefix}-*", ignore_unavailable=True, allow_no_indices=True)
+    node.admin.options(ignore_status=404).indices.delete_index_template(name=f"{node.prefix}-*")
+    node.admin.close()

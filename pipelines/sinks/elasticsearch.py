@@ -21,7 +21,17 @@ import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
-from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch, NotFoundError, helpers
+from elastic_transport import TlsError
+from elasticsearch import (
+    ApiError,
+    AuthenticationException,
+    AuthorizationException,
+    ConnectionError,
+    ConnectionTimeout,
+    Elasticsearch,
+    NotFoundError,
+    helpers,
+)
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "index_templates"
@@ -66,7 +76,12 @@ class EsConfig:
             "verify": verify,
         }
         chosen.update({k: v for k, v in options.items() if v is not None})
-        return cls(**chosen)
+        config = cls(**chosen)
+        if config.url.startswith("https") and not config.verify:
+            # Here, once per command: client() runs in every worker and for every count.
+            log.warning("TLS certificate verification is off for %s (CHATFORENSICS_ES_VERIFY=false): "
+                        "anyone on the path can read and change what is sent, credentials included", config.safe_url)
+        return config
 
     @property
     def safe_url(self) -> str:
@@ -174,7 +189,7 @@ def _add_new_fields(es: Elasticsearch, index: str, mappings: dict) -> None:
     except ApiError as exc:
         if exc.meta.status != 400:
             raise
-        raise MigrationError(f"the mapping of {index} cannot take the current template ({_reason(exc)}); "
+        raise MigrationError(f"the mapping of {index} cannot take the current template ({error_reason(exc)}); "
                              "run `chatforensics es migrate`") from exc
 
 
@@ -253,6 +268,28 @@ def _copy_through_client(es: Elasticsearch, source: str, dest: str) -> int:
     return copied
 
 
+def untrusted_certificate(exc: Exception) -> bool:
+    """A TLS failure that no retry fixes: the node's certificate does not verify against the CA given."""
+    return isinstance(exc, TlsError) and "certificate verify failed" in str(exc.message).lower()
+
+
+def refusal(config: EsConfig, exc: Exception) -> str | None:
+    """One line naming why the node will not take this run (credentials, privileges, certificate), else None."""
+    url = config.safe_url
+    if isinstance(exc, AuthenticationException):
+        who = ("the API key" if config.api_key else f"user {config.username}" if config.username
+               else "no credentials")
+        return (f"Elasticsearch at {url} did not accept the credentials ({who}; 401: {error_reason(exc)}); check "
+                "CHATFORENSICS_ES_USERNAME/_PASSWORD or CHATFORENSICS_ES_API_KEY")
+    if isinstance(exc, AuthorizationException):
+        return (f"Elasticsearch at {url} refused this identity the privileges a run needs on {config.prefix}-* "
+                f"(403: {error_reason(exc)})")
+    if untrusted_certificate(exc):
+        return (f"the TLS certificate of {url} is not trusted ({exc.message}); set CHATFORENSICS_ES_CA_FILE to the "
+                "CA file that signed it")
+    return None
+
+
 def with_retries(config: EsConfig, call, what: str):
     """Run `call()`, retrying with exponential backoff while the node is away or busy."""
     delay = config.backoff
@@ -260,6 +297,8 @@ def with_retries(config: EsConfig, call, what: str):
         try:
             return call()
         except (ConnectionError, ConnectionTimeout) as exc:
+            if untrusted_certificate(exc):
+                raise
             error = exc
         except ApiError as exc:
             if exc.meta.status not in RETRY_STATUS:
@@ -305,16 +344,20 @@ def bulk_index(config: EsConfig, es: Elasticsearch, alias: str, docs: list[tuple
         return with_retries(config, attempt, f"bulk index into {alias}")
     except (ConnectionError, ConnectionTimeout, ApiError) as exc:
         status = getattr(getattr(exc, "meta", None), "status", None)
-        reason = (f"not indexed: Elasticsearch unavailable after {config.retries} retries "
-                  f"({type(exc).__name__}{f' {status}' if status else ''})")
+        reason = refusal(config, exc)
+        reason = f"not indexed: {reason}" if reason else (
+            f"not indexed: Elasticsearch unavailable after {config.retries} retries "
+            f"({type(exc).__name__}{f' {status}' if status else ''})")
         return [dead_letter(alias, doc_id, reason) for doc_id, _ in docs]
 
 
-def _reason(exc: ApiError) -> str:
+def error_reason(exc: ApiError) -> str:
     body = exc.body if isinstance(exc.body, dict) else {}
     error = body.get("error")
     if isinstance(error, dict):
         return error.get("reason") or error.get("type") or str(exc.message)
+    if exc.body is None and str(exc.message) == "None":  # HEAD requests: a status, no body
+        return f"HTTP {exc.meta.status} without a reason"
     return str(exc.message)
 
 
