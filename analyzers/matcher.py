@@ -139,9 +139,11 @@ class Matcher:
 
     def _inside_hiding(self, kept):
         """A legitimacy word inside a hiding phrase is that phrase's word: "don't disclose that we used GPT-4
-        outputs" withholds a disclosure, 不要 credit 它 withholds a credit; neither is innocence."""
-        starts, reach = [], []  # hiding spans by start, and the furthest end among those started so far
-        for h in sorted((m for m in kept if self._rules[m[0]].category in HIDING), key=lambda h: h[1]):
+        outputs" withholds a disclosure, 不要 credit 它 withholds a credit; neither is innocence. Inside the
+        name of a check ("the subprocessor list", "the DPA annex") it names what is checked, not that it passed."""
+        starts, reach = [], []  # enclosing spans by start, and the furthest end among those started so far
+        enclosing = HIDING + ("POLICY_AWARENESS",)
+        for h in sorted((m for m in kept if self._rules[m[0]].category in enclosing), key=lambda h: h[1]):
             starts.append(h[1])
             reach.append(max(h[2], reach[-1] if reach else -1))
 

@@ -199,3 +199,14 @@ def test_a_legitimacy_word_inside_a_hiding_phrase_is_the_hiding_phrase():
     withheld = {m.rule for m in matcher.match("we don't disclose that we used GPT-4 outputs")}
     assert "conceal.claim_origin" in withheld and "legit.disclosed" not in withheld
     assert "legit.disclosed" in {m.rule for m in matcher.match("we disclose it in the model card")}
+
+
+def test_a_legitimacy_word_inside_the_name_of_a_check_names_the_check():
+    """"the DPA annex", "our subprocessor list": what the customer checks, not that it passed."""
+    from analyzers.matcher import Matcher
+    from analyzers.rules import load_ruleset
+
+    matcher = Matcher(load_ruleset())
+    named = {m.rule for m in matcher.match("the DPA annex pulls from the same subprocessor list")}
+    assert "policy.scrutiny" in named and not any(r.startswith("legit.") for r in named)
+    assert any(m.rule.startswith("legit.") for m in matcher.match("we signed a DPA with them last year"))
