@@ -42,7 +42,8 @@ class Limits:
 
 
 NESTED_SEPARATOR = "!"
-RATIO_FLOOR = 1 << 20  # small members may compress well without being bombs
+RATIO_FLOOR = 1 << 20  # small members may compress well without being bombs ...
+BOMB_FLOOR = 256 << 20  # ... unless the whole archive declares more than this at a bomb's ratio
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,24 @@ class Archive:
                 continue
             total += info.file_size  # only what will be read counts toward the total
             found[prefix + name] = Member(prefix + name, info.file_size, container, info.filename)
+        return self._without_small_bombs(zf, found, prefix)
+
+    def _without_small_bombs(self, zf: zipfile.ZipFile, found: dict[str, Member], prefix: str) -> dict[str, Member]:
+        """Thousands of small members that each inflate a thousandfold pass the per-member ratio (it spares
+        members under RATIO_FLOOR) yet add up to gigabytes of nothing. When the archive as a whole declares
+        more than BOMB_FLOOR at over max_ratio, its members over max_ratio are refused, whatever their size."""
+        infos = {prefix + safe_name(i.filename): i for i in zf.infolist() if not i.is_dir() and safe_name(i.filename)}
+        kept = [infos[name] for name in found if name in infos]
+        declared = sum(i.file_size for i in kept)
+        stored = max(1, sum(i.compress_size for i in kept))
+        if declared <= BOMB_FLOOR or declared / stored <= self.limits.max_ratio:
+            return found
+        for name in list(found):
+            info = infos.get(name)
+            if info is not None and info.file_size / max(info.compress_size, 1) > self.limits.max_ratio:
+                self._refuse(name, f"compression ratio {info.file_size / max(info.compress_size, 1):.0f}:1 in an "
+                                   f"archive that inflates {declared / stored:.0f}:1 looks like a zip bomb")
+                del found[name]
         return found
 
     def _size_problem(self, info: zipfile.ZipInfo) -> str | None:

@@ -34,7 +34,7 @@ def detect(archive: Archive, forced: str = "auto") -> Reader:
             # Forced onto something it cannot read, a reader lists nothing: say so, never a run of 0 records.
             raise UnknownFormat(
                 f"{archive.location}: --format {forced} finds nothing to read: no file here has the layout of a "
-                f"{forced} export ({len(archive.members())} files seen). Try --format auto."
+                f"{forced} export ({len(archive.members())} files seen{_refusals(archive)}). Try --format auto."
             )
         return reader
     scored = sorted(((cls.match(archive), name) for name, cls in READERS.items()), reverse=True)
@@ -42,6 +42,16 @@ def detect(archive: Archive, forced: str = "auto") -> Reader:
     if best_score <= 0:
         raise UnknownFormat(
             f"{archive.location}: not a recognised export; tried {', '.join(sorted(READERS))} "
-            f"({len(archive.members())} files seen). Use --format to force one."
+            f"({len(archive.members())} files seen{_refusals(archive)}). Use --format to force one."
         )
     return READERS[best]()
+
+
+def _refusals(archive: Archive) -> str:
+    """What the archive refused, when that may be why nothing is left to read."""
+    refused = archive.refused
+    if not refused:
+        return ""
+    name, reason = refused[0]
+    more = f" and {len(refused) - 1} more" if len(refused) > 1 else ""
+    return f"; {len(refused)} refused, e.g. {name}: {reason}{more}"

@@ -84,3 +84,24 @@ def test_a_utf16_whatsapp_export_is_recognised_and_read(encoding, tmp_path):
     assert manifest["counts"]["messages"] == 3 and manifest["counts"]["malformed"] == 0
     hits = [json.loads(line) for line in (out / "hits.jsonl").read_text().splitlines()]
     assert any(PLAN in h["message"]["text"] for h in hits)
+
+
+def test_thousands_of_small_inflating_members_are_refused_early_and_the_rest_is_read(tmp_path):
+    """Each member under the per-member ratio floor, together hundreds of megabytes of nothing."""
+    import zipfile
+
+    bomb = tmp_path / "export.zip"
+    blob = b"[" + b" " * ((1 << 20) - 2) + b"]"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.writestr("channels.json", json.dumps([{"id": "C1", "name": "general"}]))
+        z.writestr("users.json", json.dumps([{"id": "U1", "name": "alice"}]))
+        z.writestr("general/2025-03-05.json", json.dumps(
+            [{"type": "message", "user": "U1", "text": PLAN, "ts": "1741170120.000300"}]))
+        for i in range(300):
+            z.writestr(f"c{i}/2025-03-05.json", blob)
+    assert bomb.stat().st_size < 2 << 20
+    out = tmp_path / "out"
+    assert run(["--input", str(bomb), "--out", str(out), "--no-index", "--quiet"]) == 0
+    assert json.loads((out / "manifest.json").read_text())["counts"]["messages"] == 1
+    errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
+    assert len(errors) == 300 and all("zip bomb" in e["reason"] for e in errors)
