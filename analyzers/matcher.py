@@ -103,7 +103,7 @@ class Matcher:
         if hidden:  # a placeholder names what was masked, not what was said
             found = {k: v for k, v in found.items() if not any(k[1] < e and s < k[2] for s, e in hidden)}
         kept = self._longest_per_rule(found)
-        kept = self._neutralize(self._inside_hiding(kept), folded)
+        kept = self._neutralize(self._legitimacy_outside_phrases(kept), folded)
         per_rule: dict[str, int] = {}
         out = []
         for rule, s, e, _ in kept:
@@ -137,7 +137,7 @@ class Matcher:
                 reach[m[0]] = m[2]
         return kept
 
-    def _inside_hiding(self, kept):
+    def _legitimacy_outside_phrases(self, kept):
         """A legitimacy word inside a hiding phrase is that phrase's word: "don't disclose that we used GPT-4
         outputs" withholds a disclosure, 不要 credit 它 withholds a credit; neither is innocence. Inside the
         name of a check ("the subprocessor list", "the DPA annex") it names what is checked, not that it passed."""

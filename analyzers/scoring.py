@@ -293,10 +293,16 @@ def _tied_to_subject(window: list[Signal], best: Profile, kinds: int = 0) -> boo
     return False
 
 
+def _explains_itself(s: Signal, best: Profile) -> bool:
+    """The message says why it is innocent (PII masking, a sign-off, a disclosure): its own everyday words,
+    worries and checks are read in that light."""
+    return any(best[m["rule"]].category == "LEGITIMACY" for m in s.matches)
+
+
 def _everyday_hiding(s: Signal, best: Profile) -> set[str]:
     """The everyday hiding words of a message, unless the message says itself why they are innocent:
     "调用豆包接口前一定要先做 PII 脱敏" is masking personal data, not hiding the vendor."""
-    if any(best[m["rule"]].category == "LEGITIMACY" for m in s.matches):
+    if _explains_itself(s, best):
         return set()
     return {m["rule"] for m in s.matches if best[m["rule"]].weak and best[m["rule"]].category in HIDING}
 
@@ -312,7 +318,7 @@ def _aware(window: list[Signal], best: Profile, kind: str | None = None) -> bool
     """The exchange knows a rule or a check is there (of one rule family, if `kind`), said as a worry, not
     as the check passed: "legal confirmed, it's in the DPA annex" is compliance done, not evaded."""
     return any(best[m["rule"]].category == "POLICY_AWARENESS" and (kind is None or family(m["rule"]) == kind)
-               for s in window if not any(best[n["rule"]].category == "LEGITIMACY" for n in s.matches)
+               for s in window if not _explains_itself(s, best)
                for m in s.matches)
 
 
@@ -336,7 +342,7 @@ def _said_with_subject(window: list[Signal], best: Profile) -> set[str]:
     """Words like 脱敏 / desensitise: routine for personal data, hiding when the message itself names the vendor
     or its data ("GPT-4 生成的数据先脱敏再进训练集")."""
     return {m["rule"] for s in window if any(_is_subject(n["rule"], best) for n in s.matches)
-            and not any(best[n["rule"]].category == "LEGITIMACY" for n in s.matches)  # "先做 PII 脱敏"
+            and not _explains_itself(s, best)  # "先做 PII 脱敏"
             for m in s.matches if best[m["rule"]].with_subject}
 
 
