@@ -27,9 +27,12 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
+import regex
 import spacy
-from presidio_analyzer import AnalyzerEngine, LemmaContextAwareEnhancer, RecognizerRegistry
+from phonenumbers.phonenumbermatcher import _PATTERN as PHONE_CANDIDATE
+from presidio_analyzer import AnalyzerEngine, LemmaContextAwareEnhancer, PatternRecognizer, RecognizerRegistry
 from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
+from presidio_analyzer.predefined_recognizers import IbanRecognizer, PhoneRecognizer
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -169,6 +172,60 @@ class FastLemmaContextAwareEnhancer(LemmaContextAwareEnhancer):
         return i
 
 
+PHONE_MIN_DIGITS = 4  # the shortest valid national number of any region phonenumbers knows (AT, DE, NU ...)
+_DIGIT = regex.compile(r"\d")
+
+
+class _Gate:
+    """Whether any recognizer of one language could find anything in a text: a cheap, exact pre-check.
+
+    A pattern recognizer returns nothing unless one of its regexes matches (compiled here with the
+    flags Presidio compiles them with); phonenumbers only reports numbers inside a candidate of its own
+    candidate pattern, and a valid number has at least PHONE_MIN_DIGITS digits. Most chat messages
+    fail every check, and then Presidio, its spaCy document and its context step are skipped with
+    the same result: nothing. A recognizer of any other kind makes the gate always open.
+    """
+
+    # Recognizers whose own analyze() reports only matches of their patterns (IbanRecognizer's re-runs
+    # them to trim trailing words).
+    PATTERN_ONLY = (PatternRecognizer.analyze, IbanRecognizer.analyze)
+
+    def __init__(self, recognizers):
+        self.patterns: list = []
+        self.phone = self.always = False
+        for rec in recognizers:
+            if isinstance(rec, PhoneRecognizer):
+                self.phone = True
+            elif isinstance(rec, PatternRecognizer) and type(rec).analyze in self.PATTERN_ONLY:
+                self.patterns += [regex.compile(p.regex, flags=rec.global_regex_flags) for p in rec.patterns]
+            else:
+                self.always = True
+
+    def open(self, text: str) -> bool:
+        if self.always or any(p.search(text) for p in self.patterns):
+            return True
+        return self.phone and any(len(_DIGIT.findall(c.group())) >= PHONE_MIN_DIGITS
+                                  for c in PHONE_CANDIDATE.finditer(text))
+
+
+class _LazyArtifacts:
+    """Presidio's NLP artifacts (a spaCy document of the text), made only if something reads them: only
+    the context step does, and only when a recognizer found something."""
+
+    def __init__(self, engine: SpacyNlpEngine, text: str, language: str):
+        self._make = (engine, text, language)
+        self._real: NlpArtifacts | None = None
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __getattr__(self, name: str):
+        if self._real is None:
+            engine, text, language = self._make
+            self._real = engine.process_text(text, language)
+        return getattr(self._real, name)
+
+
 def _resolve_overlaps(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Greedy, deterministic overlap removal: highest score, then longest, then specific type.
 
@@ -229,6 +286,8 @@ class EntityFinder:
         )
         if unmapped:
             raise ValueError(f"entity types without a kind in ENTITY_KINDS: {unmapped}")
+        self._gates = {lang: _Gate(registry.get_recognizers(language=lang, all_fields=True))
+                       for lang in self.languages}
         # Warm-up: compiles every regex and loads the PSL snapshot now, not on message #1.
         for lang in self.languages:
             self.find("warm-up a.b@example.com +1 212 555 0100 https://api.openai.com/v1", lang)
@@ -249,6 +308,8 @@ class EntityFinder:
         """
         if not text or not text.strip():
             return []
+        language = self.resolve_language(language)
+        gate = self._gates[language]
         found = [
             {
                 "type": r.entity_type,
@@ -258,8 +319,10 @@ class EntityFinder:
                 "end": at + int(r.end),
             }
             for at, piece in pieces(text)
+            if gate.open(piece)
             for r in self.analyzer.analyze(
-                text=piece, language=self.resolve_language(language), score_threshold=self.score_threshold
+                text=piece, language=language, score_threshold=self.score_threshold,
+                nlp_artifacts=_LazyArtifacts(self.nlp_engine, piece, language),
             )
         ]
         # Whatever Presidio pruned as a placeholder still has a secret's shape: it is masked all the same.

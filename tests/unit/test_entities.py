@@ -283,3 +283,52 @@ def test_construction_and_find_are_air_gapped(tmp_path):
     assert report["cache_files"] == []  # nothing written to the tldextract disk cache either
     assert report["types"] == ["EMAIL_ADDRESS", "EMAIL_ADDRESS", "CN_MOBILE_NUMBER"]
     assert report["canary_attempts"] > 0
+
+
+def _open_gates(finder: EntityFinder):
+    """The same finder with its pre-check always open: Presidio on every text, as before the gate."""
+    class Open:
+        def open(self, text):
+            return True
+
+    saved = finder._gates
+    finder._gates = {lang: Open() for lang in saved}
+    return saved
+
+
+GATE_TEXTS = [
+    "has anyone compared ChatGPT with our internal search?",
+    "ping me at ana.lee@example.com or +44 20 7946 0958",
+    "retry batch 4821 at 10:30, PR #1234",
+    "the key is sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCD",
+    "host 10.2.3.4 and fe80::1ff:fe23:4567:890a are down",
+    "IBAN DE89 3704 0044 0532 0130 00 for the invoice",
+    "card 4111 1111 1111 1111 expires 12/26",
+    "调用 https://api.openai.com/v1/chat 的 token=abcdEFGH1234567890abcdEFGH",
+    "身份证 11010519491231002X 手机 13800138000",
+    "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
+    "call 1-800-FLOWERS or 030 1234",
+]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_gate_before_presidio_changes_no_finding(finder, language):
+    """The pre-check only skips Presidio where none of its recognizers could find anything: with it closed
+    or open, every text gives the same entities (random texts of digits, '@', key prefixes and words too)."""
+    rng = random.Random(11)
+    parts = ["sk-", "@", ".com", "+1 ", "0", "7", "4111", "AKIA", "ghp_", "hf_", "xoxb-", "eyJ", " ", "-", ":",
+             "key=", "api.openai.com", "的", "13800138000", "DE89", "token ", "Bearer "]
+    texts = GATE_TEXTS + ["".join(rng.choice(parts + list(B62)) for _ in range(rng.randint(5, 60)))
+                          for _ in range(300)]
+    gated = [finder.find(t, language) for t in texts]
+    saved = _open_gates(finder)
+    try:
+        assert [finder.find(t, language) for t in texts] == gated
+    finally:
+        finder._gates = saved
+
+
+def test_the_gate_is_closed_for_plain_chat_and_open_for_every_entity_shape(finder):
+    gate = finder._gates["en"]
+    assert not gate.open("has anyone compared ChatGPT with our internal search? lunch at 12")
+    assert all(gate.open(t) for t in GATE_TEXTS[1:])
