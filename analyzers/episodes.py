@@ -277,7 +277,8 @@ class Linker:
                   if turn.when - n.turn.when <= limits.busy_span and n.turn.author != turn.author}
         pace = sum(1 for n in self.recent if turn.when - n.turn.when <= limits.pace_span)
         busy = max(1.0, min(len(lately) / limits.people_per_exchange, pace / limits.exchange_pace))
-        n_docs = max(1, self.users_seen)
+        similarity = self._similarity_to(words, max(1, self.users_seen))
+        called = _called(turn)
         best, best_cue, best_score = None, "", w.threshold
         newest = self.recent[-1].index
         for node in reversed(self.recent):
@@ -292,7 +293,7 @@ class Linker:
                 if between > limits.words_quiet:
                     continue  # in busy talk, the same rare words recur in other exchanges
                 # Hours or days later only rare words said again ("老地方的数据") still tie back.
-                sim = self._similarity(words, node.words, words & node.words, n_docs) if words & node.words else 0
+                sim = similarity(node.words, words & node.words) if words & node.words else 0
                 if sim >= limits.words_alone and (score := w.words * sim - w.distance * math.log1p(between)) \
                         > best_score:
                     best, best_score, best_cue = node, score, "words"
@@ -307,7 +308,7 @@ class Linker:
                 undirected = not addressees or author in addressees or (busy <= limits.quiet and not node.addressees)
                 if is_latest and author in addressees:
                     cues.append((w.addresses, "addresses"))
-                if turn.author in node.addressees or _called(turn) & node.addressees:
+                if turn.author in node.addressees or called & node.addressees:
                     cues.append((w.addressed / (1 + 0.15 * between), "addressed"))
                 last_pair = self.pairs.get(frozenset((author, turn.author)))
                 if undirected and is_latest and last_pair is not None and \
@@ -318,7 +319,7 @@ class Linker:
             if words and node.words:
                 shared = words & node.words
                 if shared:
-                    sim = self._similarity(words, node.words, shared, n_docs)
+                    sim = similarity(node.words, shared)
                     if sim > 0.05:
                         cues.append((w.words * sim, "words"))
             if not cues:
@@ -341,13 +342,33 @@ class Linker:
         anchor = anchored_by.get(best.turn.author, best) if best_cue == "addresses" else best
         return best.turn.id, best_cue, sure, anchor.link.part
 
-    def _similarity(self, a: frozenset, b: frozenset, shared: frozenset, n_docs: int) -> float:
-        def idf(t):
-            return math.log((n_docs + 1) / (self.df.get(t, 0) + 1))
+    def _similarity_to(self, words: frozenset, n_docs: int):
+        """Idf-weighted cosine of `words` with another message's words. Document frequencies do not
+        change while one message is linked, so each word's idf and this message's own sum are worked
+        out once for all the messages it is compared with (the linker's hottest loop)."""
+        idf = _Idf(self.df, n_docs)
+        own: list[float] = []
 
-        num = sum(idf(t) for t in shared)
-        den = math.sqrt(sum(idf(t) for t in a) * sum(idf(t) for t in b))
-        return num / den if den else 0.0
+        def similarity(other: frozenset, shared: frozenset) -> float:
+            if not own:
+                own.append(sum(map(idf.__getitem__, words)))
+            num = sum(map(idf.__getitem__, shared))
+            den = math.sqrt(own[0] * sum(map(idf.__getitem__, other)))
+            return num / den if den else 0.0
+
+        return similarity
+
+
+class _Idf(dict):
+    """word -> its inverse document frequency, worked out on first use."""
+
+    def __init__(self, df: Counter, n_docs: int):
+        super().__init__()
+        self.df, self.n_docs = df, n_docs
+
+    def __missing__(self, word: str) -> float:
+        value = self[word] = math.log((self.n_docs + 1) / (self.df.get(word, 0) + 1))
+        return value
 
 
 def turn_of(doc: dict) -> Turn:
