@@ -166,8 +166,10 @@ class _Screen(beam.DoFn):
     def process(self, batch: list[dict]):
         candidates = self.screener.screen(batch, defer_context=self.defer_context)
         self.tally.add(candidates=len(candidates))
+        by_conversation: dict[str, list[dict]] = {}  # one element per conversation of the batch, not per candidate
         for candidate in candidates:
-            yield conversation_key(candidate["doc"]), candidate
+            by_conversation.setdefault(conversation_key(candidate["doc"]), []).append(candidate)
+        yield from by_conversation.items()
 
 
 class _Holder:
@@ -178,7 +180,8 @@ class _Holder:
 
 
 class ScoreMessages(beam.PTransform):
-    """Batches in, (conversation key, candidate) out: only messages the rules noticed."""
+    """Batches in, (conversation key, [candidate, ...]) out: only messages the rules noticed, a list per
+    conversation of each batch (Beam's cost is per element, and a busy channel has many candidates)."""
 
     def __init__(self, rules_dir: str | None, redact: bool, progress: str | None = None,
                  defer_context: bool = False):
@@ -208,7 +211,8 @@ class _Detect(beam.DoFn):
         self.tally.flush()
 
     def process(self, element):
-        _, candidates = element
+        _, chunks = element
+        candidates = [candidate for chunk in chunks for candidate in chunk]
         hits, cases = detect_conversation(sorted(candidates, key=_arrival), self.ruleset_version, self.profile,
                                           self.gap, self.refers)
         self.tally.add(hits=len(hits))
@@ -240,7 +244,7 @@ def _arrival(candidate: dict) -> tuple:
 
 
 class DetectCases(beam.PTransform):
-    """Keyed candidates in; hits (main) and cases (tagged) out."""
+    """Candidate lists keyed by conversation in; hits (main) and cases (tagged) out."""
 
     def __init__(self, ruleset: RuleSet, run_id: str, gap: float, summarize,
                  progress: str | None = None, mask_context: tuple | None = None):
