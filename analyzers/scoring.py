@@ -248,7 +248,9 @@ def _ties_hiding_to_subject(part: list[Signal], profile: Profile) -> bool:
     said = {m["rule"] for s in part for m in s.matches}
     best = {rule: profile[rule] for rule in said}
     promoted = _aimed_at_origin(part, best) | _said_with_subject(part, best)
-    strong = {rule: best[rule] for rule in said if not best[rule].weak or rule in promoted}
+    hiding = {m["rule"] for s in part if not _innocent_without_subject(s, best) for m in s.matches}
+    strong = {rule: best[rule] for rule in said if (not best[rule].weak or rule in promoted)
+              and (best[rule].category not in HIDING or rule in hiding)}
     return _names_the_subject(strong) and (
         any(info.category in HIDING for info in strong.values())
         or _tied_to_subject(part, best) or _hidden_from_scrutiny(part, best) or _corroborated(part, best))
@@ -297,6 +299,13 @@ def _explains_itself(s: Signal, best: Profile) -> bool:
     """The message says why it is innocent (PII masking, a sign-off, a disclosure): its own everyday words,
     worries and checks are read in that light."""
     return any(best[m["rule"]].category == "LEGITIMACY" for m in s.matches)
+
+
+def _innocent_without_subject(s: Signal, best: Profile) -> bool:
+    """A message that says why its hiding words are innocent ("scrub the real phone numbers from the test
+    fixtures before merging") hides only what it names itself: it does not take a vendor named elsewhere
+    in the thread as its object."""
+    return _explains_itself(s, best) and not any(_is_subject(m["rule"], best) for m in s.matches)
 
 
 def _everyday_hiding(s: Signal, best: Profile) -> set[str]:

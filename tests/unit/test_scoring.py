@@ -263,3 +263,15 @@ def test_a_check_said_as_passed_is_no_awareness_of_breaking_a_rule():
     for s in signals[2:4]:
         s.matches.append({**s.matches[0], "rule": "legit.r", "category": "LEGITIMACY"})
     assert not assess(signals, weak={"secrecy.weak", "conceal.erase_weak"}).gated
+
+
+def test_hiding_a_message_explains_itself_does_not_borrow_a_vendor_named_elsewhere():
+    """"scrub the real phone numbers from the test fixtures before merging" in a thread where someone else
+    asked about the OpenAI quota is PII work, not hiding the vendor; "scrub the GPT-4 mentions from the customer
+    data" names its object itself and still ties hiding to the vendor, whatever its other words."""
+    vendor = ruled("1", "a", 0, "api.vendor", "THIRD_PARTY_API")
+    scrub = ruled("2", "b", 5, "conceal.scrub", "CONCEALMENT", parent="1")
+    scrub.matches.append({**scrub.matches[0], "rule": "legit.pii", "category": "LEGITIMACY"})
+    assert not assess([vendor, scrub]).gated
+    scrub.matches.append({**scrub.matches[0], "rule": "api.vendor", "category": "THIRD_PARTY_API"})
+    assert assess([vendor, scrub]).gated
