@@ -66,8 +66,9 @@ test: venv sysdeps es-start es-start-secure
 
 # Speed and memory against baselines; SIZES=100000 for a quick run. Exports are cached in ~/.cache/chatforensics.
 SIZES ?= 100000,1000000
+PROFILES ?= tidy,dense
 bench: venv
-	CHATFORENSICS_ES_URL=$(ES_URL) $(BIN)/python -m benchmarks.run --sizes $(SIZES)
+	CHATFORENSICS_ES_URL=$(ES_URL) $(BIN)/python -m benchmarks.run --sizes $(SIZES) --profiles $(PROFILES)
 
 clean:
 	rm -rf $(DEMO_OUT) .pytest_cache .ruff_cache build *.egg-info

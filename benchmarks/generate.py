@@ -1,13 +1,18 @@
 """A deterministic, realistic Slack admin export of any size, for the benchmarks.
 
-The same (messages, seed) always gives the same ZIP, byte for byte, cached under
+The same (messages, seed, profile) always gives the same ZIP, byte for byte, cached under
 ~/.cache/chatforensics/bench. Shape: many channels, a few very busy ones (hundreds to
-thousands of messages a day), threads, bots, joins, edited messages and edit events, files, a few
-percent of messages that hit a rule term in an innocent way (someone mentions ChatGPT,
-asks to delete a message, talks about the audit), and a handful of true concealment
-conversations, in English and Chinese.
+thousands of messages a day), threads, bots, joins, edited messages and edit events, files,
+messages that use a rule term in an innocent way, and a handful of true concealment
+conversations, in English and Chinese. Two profiles:
 
-    python -m benchmarks.generate 100000 --seed 7
+  tidy   ~3 % innocent candidates drawn from a short list (someone mentions ChatGPT, asks to delete
+         a message, talks about the audit);
+  dense  ~25 % of messages are an ML team's ordinary talk about vendors, quotas, outputs, masks,
+         audits and deletions, composed from templates so that almost every text is different
+         (a cache keyed on the text would not help), with e-mail addresses, hosts and keys in some.
+
+    python -m benchmarks.generate 100000 --seed 7 --profile dense
 """
 
 from __future__ import annotations
@@ -17,17 +22,19 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import zipfile
 from pathlib import Path
 
-GENERATOR_VERSION = 3  # part of the cache key: a changed generator never reuses an old export
+GENERATOR_VERSION = 4  # part of the cache key: a changed generator never reuses an old export
 CACHE = Path(os.environ.get("CHATFORENSICS_CACHE", Path.home() / ".cache" / "chatforensics")) / "bench"
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 DAYS = 365
 ZIP_DATE = (2024, 1, 1, 0, 0, 0)  # fixed member times keep the ZIP byte-identical between runs
 BUSY_CHANNELS = 3
 BUSY_SHARE = 0.30  # of all messages, in the busy channels
-CANDIDATE_SHARE = 0.03  # innocent messages that hit a rule term
+CANDIDATE_SHARE = {"tidy": 0.03, "dense": 0.25}  # innocent messages that use a rule term
+PROFILES = tuple(CANDIDATE_SHARE)
 THREAD_SHARE = 0.15
 BUSY_DAY, QUIET_DAY = 1000, 25  # typical messages in one day file
 USERS = 250
@@ -73,6 +80,61 @@ CANDIDATES = [
     "客户要求数据脱敏后再发给我们，走隐私评审",
 ]
 
+# The dense profile's ordinary ML-team talk: {slot}s filled from DENSE_SLOTS, one template per message.
+DENSE_TEMPLATES = [
+    "the {vendor} quota reset at midnight, batch {n} is running again",
+    "{vendor} latency is up to {n} ms on the staging proxy, anyone else?",
+    "can you check the {vendor} outputs for eval run {n} before standup",
+    "we mask user emails before calling {vendor}, per the privacy review",
+    "audit log export for {month} is in the bucket, ping {person} with questions",
+    "delete the stale checkpoints under /scratch/run-{n}, we're out of disk",
+    "the generated outputs from {model} look better than last sprint on {dataset}",
+    "please anonymise the customer names in the {dataset} export before sharing",
+    "who owns the {vendor} billing account? invoice {n} arrived",
+    "rotate the {vendor} key for the staging service after the demo",
+    "{vendor} rate limit hit again on job {n}, switching to the batch endpoint",
+    "compliance asked for the data retention policy for {dataset}",
+    "is {model} allowed for customer data? legal said yes with the DPA",
+    "the eval harness now logs {vendor} responses to {host}",
+    "mail {email} if the {vendor} usage report looks off",
+    "moved the {dataset} labels to the new bucket, old one gets deleted friday",
+    "ran {n} prompts through {model}, the outputs are in the notebook",
+    "scrub the test fixtures of real phone numbers like {phone} before merging",
+    "{vendor} status page shows degraded performance, retries are on",
+    "the {dataset} redaction job masked {n} fields, report attached",
+    "{vendor} 的配额今天又用完了，批次 {n} 要重跑",
+    "{dataset} 数据脱敏脚本已经过了隐私评审",
+    "审计下周开始，{month} 的日志请准备好",
+    "{model} 生成的结果在 notebook 里，{person} 看一下",
+    "把 /scratch/run-{n} 下面的旧 checkpoint 删掉吧，磁盘满了",
+    "用 {vendor} 之前先把用户邮箱 mask 掉，这是合规要求",
+    "staging 的 {vendor} key 下周轮换，别硬编码 {key}",
+]
+DENSE_SLOTS = {
+    "vendor": ["OpenAI", "GPT-4", "gpt-4o", "Claude", "Anthropic", "Gemini", "Azure OpenAI", "ChatGPT",
+               "the OpenAI API", "Mistral"],
+    "model": ["gpt-4o", "GPT-4", "claude-3-opus", "gemini-pro", "our ranker", "the distilled model", "llama-3"],
+    "dataset": ["support-tickets", "search-logs", "qa-pairs", "eval-v3", "clickstream", "onboarding-survey"],
+    "month": ["january", "february", "march", "april", "may", "june", "july", "august"],
+    "person": ["Priya", "Wei", "Jonas", "Aiko", "Sam", "Lena", "Omar", "Zhang Min"],
+    "host": ["eval-01.internal", "10.2.{n}.7", "logs.example.com"],
+    "email": ["ml-ops@example.com", "billing.{n}@example.com", "wei.zhang@example.org"],
+    "phone": ["+1 415 555 {n}", "138 0013 {n}"],
+    "key": ["sk-test-{n}abcdefghijklmnopqrstuv", "AKIAIOSFODNN7{n}"],
+}
+_SLOT = re.compile(r"\{(\w+)\}")
+
+
+def _dense_text(rng: random.Random) -> str:
+    def fill(match: re.Match) -> str:
+        name = match.group(1)
+        if name == "n":
+            return str(rng.randint(1000, 9999))
+        return _SLOT.sub(fill, rng.choice(DENSE_SLOTS[name]))
+
+    return _SLOT.sub(fill, rng.choice(DENSE_TEMPLATES))
+
+
 # True concealment conversations: a thread, several speakers, each step a signal.
 CONCEALMENT = [
     [
@@ -97,14 +159,14 @@ CONCEALMENT = [
 ]
 
 
-def cached_export(messages: int, seed: int) -> Path:
+def cached_export(messages: int, seed: int, profile: str = "tidy") -> Path:
     """The export's ZIP, generated on first use, with `<zip>.planted.json` beside it (see `planted_of`)."""
-    target = CACHE / f"slack-{messages}-seed{seed}-v{GENERATOR_VERSION}.zip"
+    target = CACHE / f"slack-{profile}-{messages}-seed{seed}-v{GENERATOR_VERSION}.zip"
     labels = planted_path(target)
     if not target.exists() or not labels.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(".zip.partial")
-        planted = write_export(partial, messages, seed)
+        planted = write_export(partial, messages, seed, profile)
         labels.write_text(json.dumps(planted, indent=1))
         partial.replace(target)
     return target
@@ -119,8 +181,9 @@ def planted_of(export: Path) -> list[dict]:
     return json.loads(planted_path(export).read_text())
 
 
-def write_export(target: Path, messages: int, seed: int) -> list[dict]:
+def write_export(target: Path, messages: int, seed: int, profile: str = "tidy") -> list[dict]:
     rng = random.Random(seed)
+    text = _texts(profile)
     users = [f"U{i:05d}" for i in range(USERS)]
     channels = [f"chan-{i:04d}" for i in range(max(12, messages // 2500))]
     plan = _day_files(rng, channels, messages)
@@ -134,7 +197,7 @@ def write_export(target: Path, messages: int, seed: int) -> list[dict]:
         planted = []
         for (channel, day), count in sorted(plan.items()):
             story = CONCEALMENT[secrets[(channel, day)]] if (channel, day) in secrets else None
-            records = _day(rng, users, day, count, story)
+            records = _day(rng, users, day, count, story, text)
             if story:
                 planted.append({"channel": channel, "messages": [r["ts"] for r in records
                                                                  if r.get("text") in story]})
@@ -173,7 +236,7 @@ def _concealment_slots(rng, plan, how_many: int) -> dict[tuple[str, int], int]:
     return {slot: i % len(CONCEALMENT) for i, slot in enumerate(rng.sample(roomy, min(how_many, len(roomy))))}
 
 
-def _day(rng: random.Random, users: list[str], day: int, count: int, story: list[str] | None) -> list[dict]:
+def _day(rng: random.Random, users: list[str], day: int, count: int, story: list[str] | None, text) -> list[dict]:
     base = START.timestamp() + day * 86400
     times = sorted(rng.uniform(base + 1, base + 86399) for _ in range(count))
     out: list[dict] = []
@@ -187,7 +250,7 @@ def _day(rng: random.Random, users: list[str], day: int, count: int, story: list
         if out and out[-1].get("user") and not out[-1].get("subtype") and rng.random() < 0.002:
             out.append(_edit_event(out[-1], ts))
             continue
-        out.append(_message(rng, users, ts, threads))
+        out.append(_message(rng, users, ts, threads, text))
     return out
 
 
@@ -206,7 +269,7 @@ def _story_message(users: list[str], story: list[str], step: int, ts: str, root:
     return message
 
 
-def _message(rng: random.Random, users: list[str], ts: str, threads: list[str]) -> dict:
+def _message(rng: random.Random, users: list[str], ts: str, threads: list[str], text) -> dict:
     roll = rng.random()
     if roll < 0.01:
         user = rng.choice(users)
@@ -215,7 +278,7 @@ def _message(rng: random.Random, users: list[str], ts: str, threads: list[str]) 
     if roll < 0.04:
         return {"type": "message", "subtype": "bot_message", "bot_id": "B00001", "username": "deploybot",
                 "text": f"deployed {rng.choice(WORDS)} v{rng.randint(1, 99)}.{rng.randint(0, 20)}", "ts": ts}
-    message = {"type": "message", "user": rng.choice(users), "text": _text(rng, users), "ts": ts}
+    message = {"type": "message", "user": rng.choice(users), "text": text(rng, users), "ts": ts}
     if rng.random() < 0.5:
         message["user_profile"] = {"display_name": message["user"].lower(), "real_name": message["user"]}
     if threads and rng.random() < THREAD_SHARE * 2:
@@ -233,9 +296,18 @@ def _message(rng: random.Random, users: list[str], ts: str, threads: list[str]) 
     return message
 
 
-def _text(rng: random.Random, users: list[str]) -> str:
-    if rng.random() < CANDIDATE_SHARE:
-        return rng.choice(CANDIDATES)
+def _texts(profile: str):
+    """The text of an ordinary message, for the profile."""
+    share = CANDIDATE_SHARE[profile]
+    candidate = _dense_text if profile == "dense" else lambda rng: rng.choice(CANDIDATES)
+
+    def text(rng: random.Random, users: list[str]) -> str:
+        return candidate(rng) if rng.random() < share else _plain_text(rng, users)
+
+    return text
+
+
+def _plain_text(rng: random.Random, users: list[str]) -> str:
     if rng.random() < 0.05:
         return "".join(rng.choices(ZH_WORDS, k=rng.randint(3, 10)))
     words = rng.choices(WORDS, k=rng.randint(3, 25))
@@ -269,8 +341,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("messages", type=int)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--profile", choices=PROFILES, default="tidy")
     args = parser.parse_args(argv)
-    print(cached_export(args.messages, args.seed))
+    print(cached_export(args.messages, args.seed, args.profile))
 
 
 if __name__ == "__main__":
