@@ -13,6 +13,7 @@ import datetime as dt
 import re
 
 from analyzers.ids import case_id, hit_id, stable_id
+from analyzers.rules import HIDING
 from analyzers.scoring import (
     MIN_HIT_SCORE,
     UNGATED_CAP,
@@ -26,6 +27,7 @@ from analyzers.scoring import (
 )
 
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
+HIDING_TALK = frozenset(HIDING)  # a hit is talk about hiding, however faint
 SCORING_LINKS = ("thread", "reply", "addresses", "addressed")  # cues worth naming in a case's story
 
 
@@ -85,8 +87,8 @@ def detect_conversation(
     signals = join_references([signal_of(c, refers) for c in candidates], profile)
     for window in windows(signals, gap_seconds):
         verdict = assess(window, profile)
-        if verdict.score < MIN_HIT_SCORE or len(verdict.categories) < 2:
-            continue
+        if verdict.score < MIN_HIT_SCORE or len(verdict.categories) < 2 or not HIDING_TALK & set(verdict.categories):
+            continue  # a vendor's quota or its outputs, with no word of hiding, is ordinary work, not a lead
         hits = [_hit(by_id[s.message_id], verdict, ruleset_version) for s in verdict.evidence]
         flagged.append((verdict, hits))
     return _cases(flagged)

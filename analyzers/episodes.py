@@ -310,9 +310,8 @@ class Linker:
                     cues.append((w.addresses, "addresses"))
                 if turn.author in node.addressees or called & node.addressees:
                     cues.append((w.addressed / (1 + 0.15 * between), "addressed"))
-                last_pair = self.pairs.get(frozenset((author, turn.author)))
-                if undirected and is_latest and last_pair is not None and \
-                        self.users_seen - last_pair <= limits.partner_span:
+                if undirected and is_latest and (last_pair := self.pairs.get(frozenset((author, turn.author)))) \
+                        is not None and self.users_seen - last_pair <= limits.partner_span:
                     cues.append((w.partners, "partners"))
                 if undirected and between == 0 and gap <= limits.adjacent_gap:
                     cues.append((w.adjacent / busy, "adjacent"))

@@ -85,3 +85,16 @@ def test_dead_letters_are_written_per_source_and_merged_in_order(tmp_path):
     assert [(r["path"], r["pointer"]) for r in rows] == [("a.json", "/10"), ("a.json", "/9"), ("b.json", "/1"),
                                                          ("b.json", "/2")]
     assert counts == {"a.json": 2, "b.json": 2}
+
+
+def test_a_vendor_its_quota_and_its_outputs_without_a_word_of_hiding_are_no_hit(tmp_path):
+    """An ML team's ordinary talk ("the OpenAI quota reset", "check the GPT-4 outputs") is not a lead: a hit,
+    however low, is talk about hiding."""
+    folder = write_slack(tmp_path / "export", {"ml-platform/2024-05-01": [
+        msg("U1", T0, "the OpenAI quota reset at midnight, batch 4821 is running again"),
+        msg("U2", T0 + 30, "can you check the GPT-4 outputs for eval run 12 before standup?"),
+        msg("U1", T0 + 60, "Anthropic rate limit hit again, switching to the batch endpoint"),
+    ]})
+    out = tmp_path / "out"
+    assert run(["--input", str(folder), "--out", str(out), "--no-index", "--quiet"]) == 0
+    assert (out / "hits.jsonl").read_text() == ""
