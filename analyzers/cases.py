@@ -146,7 +146,8 @@ def _cases(flagged: list[tuple[Assessment, list[dict]]]) -> tuple[list[dict], li
         conversation = first["conversation"]
         cases.append({
             "case": {"id": cid},
-            "title": title(top, participants, conversation["name"], first["@timestamp"]),
+            "title": title(top, participants, conversation["name"], first["@timestamp"],
+                           mail_thread="folder" in conversation),
             "severity": top.severity,
             "score": top.score,
             "score_explanation": f"highest of {len(group)} window score(s): "
@@ -169,12 +170,16 @@ def _cases(flagged: list[tuple[Assessment, list[dict]]]) -> tuple[list[dict], li
     return all_hits, cases
 
 
-def title(verdict: Assessment, participants: list[str], conversation: str, first_seen: str) -> str:
+def title(verdict: Assessment, participants: list[str], conversation: str, first_seen: str,
+          mail_thread: bool = False) -> str:
     """What was found and who said it, in words: "Scrubbing and relabelling of 'GPT-4o' 'outputs'
-    (priya, marcus), #ml-platform, 5 Mar 2025"."""
+    (priya, marcus), #ml-platform, 5 Mar 2025"; a mail thread by its subject: ..., mail "Fine-tune data", ..."""
     day = dt.datetime.fromisoformat(first_seen.replace("Z", "+00:00"))
     people = _people(participants)
-    where = conversation if conversation.startswith(("#", "DM")) else f"#{conversation}"
+    if mail_thread:
+        where = f'mail "{conversation}"'
+    else:
+        where = conversation if conversation.startswith(("#", "DM")) else f"#{conversation}"
     return f"{verdict.gist} ({people}), {where}, {day.day} {day:%b %Y}"
 
 

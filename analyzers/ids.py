@@ -29,3 +29,9 @@ def episode_id(platform: str, conversation_id: str, first_message_id: str) -> st
 
 def case_id(platform: str, conversation_id: str, first_message_id: str) -> str:
     return "case-" + stable_id(platform, conversation_id, first_message_id, length=12)
+
+
+def mail_thread_id(folder: str, root_message_id: str) -> str:
+    """A mail thread's conversation id: its mailbox and its root mail. The mailbox is part of it because
+    threads are read within one mailbox, so a mail filed in two mailboxes stays two hits."""
+    return "thread-" + stable_id(folder, root_message_id, length=16)

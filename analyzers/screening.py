@@ -25,6 +25,33 @@ CONTEXT_RADIUS = 2
 PII_TYPES = tuple(t for t, kind in ENTITY_KINDS.items() if kind == PII)
 SECRET_TYPES = tuple(t for t, kind in ENTITY_KINDS.items() if kind == SECRET)
 MASK = "masked"  # the kind `redact` is told to mask: types are chosen here, not by their kind
+SUBJECT_BREAK = "\n\n"  # between a mail's subject and its text, where both are read as one
+
+
+def _subject_read(message: dict) -> str:
+    """The subject a mail is read with: its thread's first mail only, as the opening line of what it says
+    (the replies repeat it as "Re: ...", which says nothing new); "" for every other message."""
+    subject = message["message"].get("subject")
+    return subject if subject and message["thread"]["id"] == message["message"]["id"] else ""
+
+
+def _placed(matches, message_id: str, subject_length: int) -> list[dict]:
+    """Matches on `subject + SUBJECT_BREAK + text` as rows on the field each is in: the subject's marked
+    `field: subject`, the text's shifted back onto the text; one that straddles the two is no match."""
+    if not subject_length:
+        return [m.as_dict(message_id) for m in matches]
+    shift = subject_length + len(SUBJECT_BREAK)
+    out = []
+    for m in matches:
+        row = m.as_dict(message_id)
+        if m.end <= subject_length:
+            row["field"] = "subject"
+        elif m.start >= shift:
+            row["start"], row["end"] = m.start - shift, m.end - shift
+        else:
+            continue
+        out.append(row)
+    return out
 
 
 def pii_types(spec: str | None) -> tuple[str, ...]:
@@ -97,42 +124,58 @@ class Screener:
 
         neighbours = _Neighbours(messages)
         for i, message in enumerate(messages):
-            if message["message"]["kind"] in IGNORED_KINDS or not self.prefilter.scan(message["message"]["text"]):
+            subject = _subject_read(message)
+            said = f"{subject}{SUBJECT_BREAK}{message['message']['text']}" if subject else message["message"]["text"]
+            if message["message"]["kind"] in IGNORED_KINDS or not self.prefilter.scan(said):
                 continue
             # Matching the raw text first is cheap next to Presidio: an anchor that woke no
             # pattern, hiding talk cancelled by a negation, or context terms alone cost no entity scan.
-            raw = self.matcher.match(message["message"]["text"])
+            raw = self.matcher.match(said)
             if not self._scores(raw):
                 if any(m.category == "LEGITIMACY" for m in raw):
-                    out.append(self._legitimacy_signal(message, raw))
+                    out.append(self._legitimacy_signal(message, raw, len(subject)))
                 continue
             text, entities = clean(i)
-            matches = self.matcher.match(text, hidden=[(e["start"], e["end"]) for e in entities if e["masked"]])
+            hidden = [(e["start"], e["end"]) for e in entities if e["masked"]]
+            if subject:
+                subject, found = self._clean(subject, message["message"]["language"])
+                shift = len(subject) + len(SUBJECT_BREAK)
+                hidden = [(e["start"], e["end"]) for e in found if e["masked"]] + [
+                    (start + shift, end + shift) for start, end in hidden]
+                matches = self.matcher.match(f"{subject}{SUBJECT_BREAK}{text}", hidden=hidden)
+            else:
+                matches = self.matcher.match(text, hidden=hidden)
             if not self._scores(matches):
                 continue
             msg_id = message["message"]["id"]
-            candidate = {**message, "message": {**message["message"], "text": text,
-                                                "edits": self._clean_edits(message["message"])},
+            cleaned_message = {**message["message"], "text": text, "edits": self._clean_edits(message["message"])}
+            if message["message"].get("subject"):  # a mail's subject leaves as masked as its text
+                cleaned_message["subject"] = subject or self._clean(message["message"]["subject"],
+                                                                    message["message"]["language"])[0]
+            candidate = {**message, "message": cleaned_message,
                          "author": self._author(message["author"]),
                          "conversation": self._conversation(message["conversation"])}
             out.append({
                 "doc": candidate,
-                "matches": [m.as_dict(msg_id) for m in matches],
+                "matches": _placed(matches, msg_id, len(subject)),
                 "entities": entities,
                 "context": [self._context(messages[j], None if defer_context else clean(j)[0])
                             for j in neighbours(i)],
             })
         return out
 
-    def _legitimacy_signal(self, message: dict, matches) -> dict:
+    def _legitimacy_signal(self, message: dict, matches, subject_length: int = 0) -> dict:
         """What a window needs from an innocent-making message: who, when, which terms; never its text."""
         msg_id = message["message"]["id"]
         legit = [m for m in matches if m.category == "LEGITIMACY"]
+        bare = {**message["message"], "text": "", "edits": []}
+        if "subject" in bare:
+            bare["subject"] = ""
         return {
-            "doc": {**message, "message": {**message["message"], "text": "", "edits": []},
+            "doc": {**message, "message": bare,
                     "author": self._author(message["author"]),
                     "conversation": self._conversation(message["conversation"])},
-            "matches": [m.as_dict(msg_id) for m in legit],
+            "matches": _placed(legit, msg_id, subject_length),
             "entities": [],
             "context": [],
         }

@@ -112,8 +112,10 @@ def new_message(
     attachments: list[dict] | None = None,
     subtype: str | None = None,
     timestamp_rule: str | None = None,
+    subject: str | None = None,
 ) -> dict:
-    """The normalised Message of DESIGN.md, built the same way by every reader."""
+    """The normalised Message of DESIGN.md, built the same way by every reader. `subject` is a mail's, kept
+    beside its text, never in it (other platforms have none and leave it out)."""
     full = len(text)
     text = text[:TEXT_LIMIT]
     return {
@@ -121,6 +123,7 @@ def new_message(
         "message": {
             "id": message_id,
             "text": text,
+            **({"subject": subject[:TEXT_LIMIT]} if subject is not None else {}),
             **({"truncated": full} if full > TEXT_LIMIT else {}),
             "kind": kind,
             "subtype": subtype,

@@ -1,4 +1,4 @@
-"""E-mail: mbox files (one conversation per mailbox file) and `.eml` files (one per folder).
+"""E-mail: mbox files and folders of `.eml` files, each a mailbox; every thread in it is a conversation.
 
 An mbox is streamed line by line; `mailbox.mbox` would build an index of the whole file first.
 A `From ` line starts a message when it follows a blank line, the closing boundary of the MIME
@@ -12,30 +12,46 @@ the mail was sent: the `Date:` header is the time, kept raw beside UTC.
 Text without a usable charset is read as UTF-8 when it decodes strictly, else as windows-1252
 (what Outlook and Eudora wrote); `source.charset` says which charset the body was read with, and
 `source.header_charset` that of raw 8-bit headers, when there were any.
-Threads follow `References`/`In-Reply-To` to the root Message-ID, else the normalised subject.
+A mail's subject is `message.subject`, never part of its text.
+
+The conversation is the thread (DESIGN.md): mails joined by `Message-ID`, `In-Reply-To` and `References`
+over the whole mailbox (union-find, so the order mails were filed in does not matter and a lost link in
+the middle of a chain is bridged by the others), and only a mail with none of these headers joins by its
+subject, with `Re:`/`Fwd:`/`AW:`/`回复:`/`转发:` prefixes and `[list]` tags, case and spacing set aside
+(Enron's mails have no such headers). Its root is its first mail that replies to nothing, else its first
+mail: `thread.id` is the root's message id, `conversation.id` a hash of the mailbox and that id,
+`conversation.name` the root's subject without reply prefixes, `conversation.folder` the mailbox (the
+mbox file, or the folder of the `.eml` files), and `conversation.type` `channel` for list mail
+(`List-Id`), `dm` when the thread's From/To/Cc name two addresses at most, else `group_dm`. An mbox
+is read once: its parsed mails wait in a spool (memory, then a temporary file) until the last one has
+been seen and the threads are known, then go on in file order with their conversation. `.eml` files
+are read one by one, so their threads are worked out up front from their headers (`MboxReader.context`).
 """
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import datetime as dt
 import email.errors
 import email.utils
 import html
+import pickle
 import posixpath
 import quopri
 import re
+import tempfile
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
+from email.parser import BytesHeaderParser, BytesParser
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from analyzers.ids import content_id
+from analyzers.ids import content_id, mail_thread_id
 from pipelines.archive import Archive
 from pipelines.ingest.base import DataError, DeadLetter, Reader, Record, new_message
 from pipelines.ingest.parsing import UniqueIds, epoch_of, head_text, lines_of
@@ -48,7 +64,17 @@ BOUNDARY = re.compile(rb'boundary[ \t]*=[ \t]*(?:"([^"\r\n]+)"|([^\s;"]+))', re.
 ESCAPED_FROM = re.compile(rb"^>(>*From )")  # mboxrd quoting of body lines that start with "From "
 HEADER_LINE = re.compile(r"^(?:date|from|subject|message-id|received|return-path|to|mime-version):", re.I | re.M)
 FIRST_LINES = re.compile(r"^From [^\r\n]*\r?\n[!-9;-~]+:")  # a separator, then a header line
-REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|fwd?|aw|wg|sv|vs|antw|tr|回复|答复|转发)\s*(?:\[\d+\])?\s*[:：]\s*)+", re.I)
+REPLY_WORD = r"(?:re|fwd?|aw|wg|sv|vs|antw|tr|回复|答复|转发)\s*(?:\[\d+\])?\s*[:：]\s*"  # Re:, RE[2]:, AW:, 回复：
+REPLY_PREFIX = re.compile(rf"^\s*(?:{REPLY_WORD})+", re.I)
+# What a subject starts with that is not its topic: reply and forward prefixes, and list tags (`[ml-list]`).
+TOPIC_PREFIX = re.compile(rf"^\s*(?:{REPLY_WORD}|\[[^\[\]\r\n]{{1,40}}\]\s*)+", re.I)
+REPLY_IN_PREFIX = re.compile(REPLY_WORD, re.I)
+NO_SUBJECT = "(no subject)"
+# What mail programs write for no subject: never a topic that joins mails.
+NO_TOPIC = frozenset({"", "(no subject)", "no subject", "(无主题)", "无主题", "(kein betreff)"})
+LIST_HEADERS = ("List-Id", "List-Post")
+SPOOL_MEMORY = 16 << 20  # parsed mails of one mailbox held in memory up to this size, then in a temporary file
+HEADER_BYTES = 1 << 20  # of an `.eml` file, read up front for its threading headers
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 OBFUSCATED_ADDRESS = re.compile(r"^[^\s@<>()\"]+ at [^\s@<>()\"]+\.[^\s@<>()\"]+(?:\s|$)")  # `a at b.org`
 QP_HINT = re.compile(r"=(?:\r?\n|20\r?$|09\r?$|3D)", re.M)  # quoted-printable text under a 7bit label
@@ -78,7 +104,7 @@ def _is_mailbox(archive: Archive, name: str) -> bool:
 
 class MboxReader(Reader):
     platform = "mbox"
-    parser_version = "1.1"
+    parser_version = "1.2"  # 1.2: threads are conversations, the subject is `message.subject`
 
     @classmethod
     def match(cls, archive: Archive) -> float:
@@ -101,37 +127,92 @@ class MboxReader(Reader):
         return [n for n in archive.members() if not n.lower().endswith((".json", ".html", ".csv"))]
 
     def context(self, archive: Archive) -> tuple[dict, list[DeadLetter]]:
-        return {"archive_name": Path(archive.location).name}, []
+        archive_name = Path(archive.location).name
+        emls = [n for n in archive.members() if n.lower().endswith(".eml")]
+        return {"archive_name": archive_name, "eml": self._eml_threads(archive, emls, archive_name)}, []
 
     def read(self, stream: BinaryIO, member: str, context: dict) -> Iterator[Record]:
-        state = {"threads": {}, "subjects": {}, "ids": UniqueIds()}
         if member.lower().endswith(".eml"):
-            folder = posixpath.dirname(member) or context.get("archive_name", "")
-            conversation = {"id": folder, "name": posixpath.basename(folder) or folder, "type": "mailbox"}
-            yield self._record(stream.read(MAX_MESSAGE_BYTES + 1), member, "offset:0", conversation, state)
+            folder = _eml_folder(member, context.get("archive_name", ""))
+            record, mail, links = self._record(stream.read(MAX_MESSAGE_BYTES + 1), member, "offset:0", folder,
+                                               UniqueIds())
+            if mail is not None:
+                placed = (context.get("eml") or {}).get(member)
+                if placed is None:  # not seen up front (read on its own): a thread of its own mails only
+                    alone = _Threads()
+                    alone.add(mail, links)
+                    placed = alone.resolve(folder)[0]
+                _place(record, *placed)
+            yield record
             return
-        conversation = {"id": member, "name": posixpath.basename(member), "type": "mailbox"}
-        found = False
-        for offset, data, problem in _split_mbox(stream):
-            found = True
-            pointer = f"offset:{offset}"
-            yield DeadLetter(member, pointer, problem) if problem else self._record(
-                data, member, pointer, conversation, state)
-        if not found:  # never silence: a file handed to this reader is accounted for
-            yield DeadLetter(member, "offset:0", "no mail in this file: no `From ` line followed by mail headers")
+        yield from self._read_mbox(stream, member)
 
-    def _record(self, data: bytes, member: str, pointer: str, conversation: dict, state: dict) -> Record:
+    def _read_mbox(self, stream: BinaryIO, member: str) -> Iterator[Record]:
+        """Every mail parsed once into the spool while the threads are worked out, then handed on in file
+        order with its conversation."""
+        threads, ids, count = _Threads(), UniqueIds(), 0
+        with tempfile.SpooledTemporaryFile(SPOOL_MEMORY) as spool:
+            for offset, data, problem in _split_mbox(stream):
+                pointer = f"offset:{offset}"
+                record, mail, links = (DeadLetter(member, pointer, problem), None, ()) if problem else self._record(
+                    data, member, pointer, member, ids)
+                if mail is not None:
+                    threads.add(mail, links)
+                pickle.dump(record, spool, pickle.HIGHEST_PROTOCOL)
+                count += 1
+            if not count:  # never silence: a file handed to this reader is accounted for
+                yield DeadLetter(member, "offset:0", "no mail in this file: no `From ` line followed by mail headers")
+                return
+            placed = iter(threads.resolve(member))
+            spool.seek(0)
+            for _ in range(count):
+                record = pickle.load(spool)
+                if isinstance(record, dict):
+                    _place(record, *next(placed))
+                yield record
+
+    def _eml_threads(self, archive: Archive, names: list[str], archive_name: str) -> dict[str, tuple[str, dict]]:
+        """{member: (thread id, conversation)} of every `.eml` file, each folder a mailbox, from their headers.
+        A file that cannot be read here is left out: `read` names what is wrong with it."""
+        threads: dict[str, _Threads] = {}
+        members: dict[str, list[str]] = {}
+        for name in sorted(names):
+            folder = _eml_folder(name, archive_name)
+            try:
+                with archive.open(name) as fh:
+                    msg = BytesHeaderParser(policy=policy.default).parsebytes(_header_block(fh))
+                facts = _facts_of_headers(msg)
+                if facts is None:  # no Message-ID: its id comes from its body, so it is read whole
+                    with archive.open(name) as fh:
+                        _, mail, links = self._record(fh.read(MAX_MESSAGE_BYTES + 1), name, "offset:0", folder,
+                                                      UniqueIds())
+                    if mail is None:
+                        continue
+                    facts = mail, links
+            except Exception:  # noqa: BLE001 - `read` meets the same file and says what is wrong with it
+                continue
+            threads.setdefault(folder, _Threads()).add(*facts)
+            members.setdefault(folder, []).append(name)
+        placed: dict[str, tuple[str, dict]] = {}
+        for folder, found in threads.items():
+            placed.update(zip(members[folder], found.resolve(folder), strict=True))
+        return placed
+
+    def _record(self, data: bytes, member: str, pointer: str, folder: str,
+                ids: UniqueIds) -> tuple[Record, _Mail | None, tuple[str, ...]]:
+        """The mail as a message still without its conversation, what threading needs of it, and the ids it
+        answers; or a dead letter."""
         if len(data) > MAX_MESSAGE_BYTES:
-            return DeadLetter(member, pointer, f"message larger than {MAX_MESSAGE_BYTES} bytes")
+            return DeadLetter(member, pointer, f"message larger than {MAX_MESSAGE_BYTES} bytes"), None, ()
         try:
-            return self._message(BytesParser(policy=policy.default).parsebytes(data), member, pointer,
-                                 conversation, state)
+            return self._message(BytesParser(policy=policy.default).parsebytes(data), member, pointer, folder, ids)
         except DataError as exc:
-            return DeadLetter(member, pointer, str(exc))
+            return DeadLetter(member, pointer, str(exc)), None, ()
         except PARSE_ERRORS as exc:
-            return DeadLetter(member, pointer, f"unparseable message: {type(exc).__name__}: {exc}")
+            return DeadLetter(member, pointer, f"unparseable message: {type(exc).__name__}: {exc}"), None, ()
 
-    def _message(self, msg: EmailMessage, member: str, pointer: str, conversation: dict, state: dict) -> dict:
+    def _message(self, msg: EmailMessage, member: str, pointer: str, folder: str,
+                 ids: UniqueIds) -> tuple[dict, _Mail, tuple[str, ...]]:
         if not any(msg.get(h) for h in ("From", "Date", "Message-ID", "Subject")):
             raise DataError("no mail headers")
         when, raw_date, rule = _sent_time(msg)
@@ -152,27 +233,23 @@ class MboxReader(Reader):
         # An address no parser reads (`a!b@c@d`, UUCP era) still names the sender as written.
         name = name or _header(msg, "X-From", declared, header_charsets) or address or written
         subject = _header(msg, "Subject", declared, header_charsets)
-        own_id = _first_id(_header(msg, "Message-ID"))
+        own_id, links, in_reply_to = _links(msg)
         # A Message-ID seen twice in a mailbox (copies, resends) must not make two records one.
-        message_id = state["ids"](own_id) if own_id else state["ids"](
-            "noid-" + content_id(raw_date, address, subject, text[:500]))
-        references = MESSAGE_ID.findall(_header(msg, "References"))
-        in_reply_to = _first_id(_header(msg, "In-Reply-To")) or (references[-1] if references else None)
-        thread_id = _thread(state, message_id, own_id, references or ([in_reply_to] if in_reply_to else []),
-                            subject)
-        in_trash = bool(DELETED_FOLDER.search(conversation["name"]) or DELETED_FOLDER.search(_header(msg, "X-Folder")))
-        return new_message(
+        message_id = ids(own_id) if own_id else ids("noid-" + content_id(raw_date, address, subject, text[:500]))
+        in_trash = bool(DELETED_FOLDER.search(posixpath.basename(folder))
+                        or DELETED_FOLDER.search(_header(msg, "X-Folder")))
+        doc = new_message(
             platform=self.platform,
             message_id=message_id,
-            text=f"{subject}\n\n{text}" if subject else text,
+            text=text,
+            subject=subject,
             timestamp=when,
             raw_timestamp=raw_date,
             timestamp_rule=rule,
-            conversation=conversation,
+            conversation={},  # the thread's, once the whole mailbox is known (`_place`)
             author={"id": address.lower() or name, "name": name or "unknown", "email": address or None},
             kind=_kind(msg, address),
             subtype="deleted-items-folder" if in_trash else None,
-            thread_id=thread_id,
             reply_to=in_reply_to,
             deleted=in_trash,
             attachments=_attachments(msg),
@@ -181,6 +258,185 @@ class MboxReader(Reader):
                     **({"charset": charset} if charset else {}),
                     **({"header_charset": ",".join(sorted(header_charsets))} if header_charsets else {})},
         )
+        return doc, _mail(msg, message_id, own_id, links, subject, when, declared), links
+
+
+@dataclass(slots=True)
+class _Mail:
+    """What threading needs of one mail; the message itself waits in the spool."""
+
+    message_id: str
+    own_id: str | None  # its Message-ID header
+    linked: bool  # it names mails it answers (In-Reply-To, References)
+    topic: str  # its subject without reply prefixes and list tags, case and spacing set aside
+    reply: bool  # its subject says Re:, Fwd:, AW:, 回复: ...
+    subject: str
+    when: float
+    people: frozenset[str]  # up to three of the addresses in From, To and Cc
+    addressed: bool  # To or Cc names someone
+    listed: bool  # sent through a mailing list
+
+
+class _Threads:
+    """The threads of one mailbox: union-find over message ids, then subjects where no header links."""
+
+    def __init__(self) -> None:
+        self.mails: list[_Mail] = []
+        self._up: dict[str, str] = {}
+
+    def add(self, mail: _Mail, links: tuple[str, ...]) -> None:
+        self.mails.append(mail)
+        node = self._node(len(self.mails) - 1)
+        self._find(node)
+        for link in links:
+            self._union(node, link)
+
+    def resolve(self, folder: str) -> list[tuple[str, dict]]:
+        """(thread id, conversation) of every mail, in the order they were added."""
+        mails = self.mails
+        self._join_by_subject()
+        groups: dict[str, list[int]] = {}
+        for i in range(len(mails)):
+            groups.setdefault(self._find(self._node(i)), []).append(i)
+        placed: list[tuple[str, dict]] = [("", {})] * len(mails)
+        for members in groups.values():
+            # The root: its first mail that answers nothing, else its first mail.
+            root = mails[min(members, key=lambda i: (mails[i].linked or mails[i].reply, mails[i].when, i))]
+            conversation = {"id": mail_thread_id(folder, root.message_id),
+                            "name": " ".join(REPLY_PREFIX.sub("", root.subject).split()) or NO_SUBJECT,
+                            "type": _thread_type([mails[i] for i in members]), "folder": folder}
+            for i in members:
+                placed[i] = (root.message_id, conversation)
+        return placed
+
+    def _join_by_subject(self) -> None:
+        """A reply with no header links joins the latest mail of its topic sent before it that is no reply (the
+        first one if all came later); failing that, the first linked mail of its topic; failing that, the
+        other such replies: the topic names their thread."""
+        mails = self.mails
+        by_topic: dict[str, list[int]] = {}
+        for i, mail in enumerate(mails):
+            if mail.topic not in NO_TOPIC:
+                by_topic.setdefault(mail.topic, []).append(i)
+        for members in by_topic.values():
+            loose = [i for i in members if mails[i].reply and not mails[i].linked]
+            if not loose:
+                continue
+            roots = sorted((mails[i].when, i) for i in members if not mails[i].reply and not mails[i].linked)
+            linked = [i for i in members if mails[i].linked]
+            fallback = min(linked, key=lambda j: (mails[j].when, j)) if linked else loose[0]
+            for i in loose:
+                if roots:
+                    before = bisect.bisect_right(roots, (mails[i].when, len(mails)))
+                    target = roots[before - 1 if before else 0][1]
+                else:
+                    target = fallback
+                self._union(self._node(i), self._node(target))
+
+    def _node(self, i: int) -> str:
+        return self.mails[i].own_id or f"\x00{i}"  # a mail without a Message-ID stands for itself
+
+    def _find(self, node: str) -> str:
+        up = self._up
+        root = up.setdefault(node, node)
+        while up[root] != root:
+            root = up[root]
+        while up[node] != root:
+            up[node], node = root, up[node]
+        return root
+
+    def _union(self, a: str, b: str) -> None:
+        first, second = self._find(a), self._find(b)
+        if first != second:
+            self._up[max(first, second)] = min(first, second)
+
+
+def _thread_type(mails: list[_Mail]) -> str:
+    """`channel` for list mail, `dm` when at most two addresses write and are written to, else `group_dm`."""
+    if any(m.listed for m in mails):
+        return "channel"
+    people: set[str] = set()
+    for mail in mails:
+        if not mail.addressed:
+            return "group_dm"  # who else read it is unknown
+        people |= mail.people
+        if len(people) > 2:
+            return "group_dm"
+    return "dm"
+
+
+def _place(record: dict, thread_id: str, conversation: dict) -> None:
+    record["conversation"] = dict(conversation)
+    record["thread"] = {"id": thread_id}
+
+
+def _eml_folder(member: str, archive_name: str) -> str:
+    """The mailbox of an `.eml` file: its folder (the export itself for files at its top)."""
+    return posixpath.dirname(member) or archive_name
+
+
+def _header_block(stream: BinaryIO) -> bytes:
+    """A mail's header lines, up to the blank line that ends them (at most HEADER_BYTES)."""
+    out, size = [], 0
+    for line in lines_of(stream):
+        out.append(line)
+        size += len(line)
+        if not line.strip() or size > HEADER_BYTES:
+            break
+    return b"".join(out)
+
+
+def _topic(subject: str) -> tuple[str, bool]:
+    """(the subject's topic: no reply prefixes or list tags, case and spacing set aside; whether it says Re:)."""
+    prefix = TOPIC_PREFIX.match(subject)
+    head = prefix.group(0) if prefix else ""
+    return " ".join(subject[len(head):].casefold().split()), bool(head and REPLY_IN_PREFIX.search(head))
+
+
+def _links(msg: EmailMessage) -> tuple[str | None, tuple[str, ...], str | None]:
+    """(its Message-ID, the ids it answers: References then In-Reply-To, the one it answers directly)."""
+    own_id = _first_id(_header(msg, "Message-ID"))
+    references = MESSAGE_ID.findall(_header(msg, "References"))
+    in_reply_to = _first_id(_header(msg, "In-Reply-To")) or (references[-1] if references else None)
+    links = tuple(i for i in dict.fromkeys([*references, *([in_reply_to] if in_reply_to else [])]) if i != own_id)
+    return own_id, links, in_reply_to
+
+
+def _mail(msg: EmailMessage, message_id: str, own_id: str | None, links: tuple[str, ...], subject: str,
+          when: float, declared: str | None) -> _Mail:
+    topic, reply = _topic(subject)
+    people: set[str] = set()
+    addressed = False
+    for field_name in ("From", "To", "Cc"):
+        written = ""
+        try:
+            written = _header(msg, field_name, declared)
+            found = email.utils.getaddresses([written]) if written else []
+        except PARSE_ERRORS:  # an unreadable recipient list still says someone was written to
+            found = [("", written or field_name)]
+        for name, address in found:
+            who = (address or name).strip().lower()
+            if not who:
+                continue
+            addressed = addressed or field_name != "From"
+            if len(people) < 3:
+                people.add(who)
+    return _Mail(message_id, own_id, bool(links), topic, reply, subject, when, frozenset(people), addressed,
+                 any(msg.get(h) for h in LIST_HEADERS))
+
+
+def _facts_of_headers(msg: EmailMessage) -> tuple[_Mail, tuple[str, ...]] | None:
+    """What threading needs of an `.eml` file, from its headers alone; None when it has no Message-ID (its
+    message id is then made from its body)."""
+    if not any(msg.get(h) for h in ("From", "Date", "Message-ID", "Subject")):
+        raise DataError("no mail headers")
+    own_id, links, _ = _links(msg)
+    if own_id is None:
+        return None
+    when, _, _ = _sent_time(msg)
+    declared = msg.get_content_charset()
+    subject = _header(msg, "Subject", declared)
+    return _mail(msg, own_id, own_id, links, subject, when, declared), links
 
 
 @dataclass
@@ -363,23 +619,6 @@ def _parse_date(raw: str) -> dt.datetime | None:
         return email.utils.parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-
-
-def _thread(state: dict, message_id: str, own_id: str | None, references: list[str], subject: str) -> str:
-    """The root Message-ID of the References chain. Without References (Enron has none) a mail is its own
-    root unless its subject reads as a reply; then it joins the first root seen with that normalised subject
-    in this file, else the subject itself names the thread."""
-    normalised = " ".join(REPLY_PREFIX.sub("", subject).lower().split())
-    if references:
-        root = state["threads"].get(references[0], references[0])
-    elif own_id and not REPLY_PREFIX.match(subject):
-        root = own_id
-    else:
-        root = state["subjects"].get(normalised) or (f"subject:{normalised}" if normalised else message_id)
-    state["threads"].setdefault(message_id, root)  # a later mail that references this one joins its thread
-    if normalised:
-        state["subjects"].setdefault(normalised, root)
-    return root
 
 
 def _kind(msg: EmailMessage, address: str) -> str:

@@ -126,6 +126,29 @@ def test_a_secret_never_reaches_the_index(tmp_path, es_config, monkeypatch):
     assert seen > 0 and keyed["hits"]["total"]["value"] >= 1  # the key was found, and only its type was kept
 
 
+def test_mail_is_indexed_with_its_subject_thread_and_folder(tmp_path, es_config, monkeypatch):
+    from tests.unit.test_reader_mbox import CONCEALMENT_THREADS
+
+    config = sub_config(es_config, "mail")
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "wei.zhang.mbox").write_text(CONCEALMENT_THREADS)
+    monkeypatch.setenv("CHATFORENSICS_ES_PREFIX", config.prefix)
+    assert main(["run", "--input", str(tmp_path / "export"), "--out", str(tmp_path / "out"), "--es-url", config.url,
+                 "--quiet"]) == 0  # the strict mappings take message.subject, conversation.folder, matches' field
+    es = config.client()
+    for kind in ("hits", "cases"):
+        es.indices.refresh(index=config.alias(kind))
+
+    def count(kind: str, query: dict) -> int:
+        return es.count(index=config.alias(kind), query=query)["count"]
+
+    assert count("hits", {"match": {"message.subject": "fine-tune"}}) == 2
+    assert count("hits", {"match": {"message.text": "fine-tune"}}) == 0  # the subject is not in the text
+    assert count("hits", {"term": {"detection.matches.field": "subject"}}) == 1  # the thread's first mail
+    assert count("cases", {"term": {"conversation.folder": "wei.zhang.mbox"}}) == 1
+    assert count("cases", {"term": {"conversation.name": "GPT-4 outputs for the fine-tune"}}) == 1
+
+
 def test_indexed_counts_are_verified_into_the_run_record(tmp_path, es_config, monkeypatch):
     config = sub_config(es_config, "verify")
     assert scan_demo(tmp_path / "a", config, monkeypatch) == 0

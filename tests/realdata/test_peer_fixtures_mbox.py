@@ -32,14 +32,15 @@ def test_netscape_bare_separators_after_a_closing_boundary(realdata):
     for offset, test in (("offset:1889", "test 2: inline disposition"),
                          ("offset:8123", "test 1: attachment disposition")):
         lost = by_offset[offset]
-        assert lost["message"]["text"].startswith(f"attached image cache test ({test})")
+        assert lost["message"]["subject"] == f"attached image cache test ({test})"
         assert lost["author"] == {"id": "jwz@netscape.com", "name": "Jamie Zawinski", "email": "jwz@netscape.com"}
         assert lost["@timestamp"] == "1996-06-14T06:25:49.000Z"  # Thu, 13 Jun 1996 23:25:49 -0700
     first = by_offset["offset:0"]
-    assert first["message"]["text"] == "Re: mailusr1@navstar1 3.0b6gold #1\n\n" + "\n".join(
-        f"default echo {n}" for n in range(1, 6))
+    assert first["message"]["subject"] == "Re: mailusr1@navstar1 3.0b6gold #1"
+    assert first["message"]["text"] == "\n".join(f"default echo {n}" for n in range(1, 6))
     html = by_offset["offset:14395"]
-    assert html["message"]["text"].startswith("RE[4]: your generated HTML")
+    assert html["message"]["subject"].startswith("RE[4]: your generated HTML")
+    assert html["conversation"]["name"].startswith("your generated HTML")  # its root is not in the folder
     assert html["@timestamp"] == "1996-06-03T16:42:32.000Z" and html["source"]["charset"] == "iso-8859-1"
     last = messages[-1]
     assert last["source"]["pointer"] == "offset:928496" and last["@timestamp"] == "1996-09-27T16:36:54.000Z"
@@ -49,8 +50,8 @@ def test_netscape_bare_separators_after_a_closing_boundary(realdata):
 
 def test_gmail_takeout_separators(realdata):
     _, messages, _, _ = read_export(realdata / SAMPLES["gmail"][0])
-    assert [(m["message"]["text"], m["@timestamp"]) for m in messages] == [
-        (f"Message {n}\n\nBody of message {n}.", when) for n, when in enumerate(
+    assert [(m["message"]["subject"], m["message"]["text"], m["@timestamp"]) for m in messages] == [
+        (f"Message {n}", f"Body of message {n}.", when) for n, when in enumerate(
             ("2025-09-26T17:18:40.000Z", "2025-09-26T17:19:25.000Z", "2025-09-26T17:19:39.000Z",
              "2025-09-26T17:19:54.000Z"), start=1)]
     assert {m["author"]["email"] for m in messages} == {"sender@example.com"}
