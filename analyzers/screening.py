@@ -137,14 +137,16 @@ class Screener:
                 continue
             text, entities = clean(i)
             hidden = [(e["start"], e["end"]) for e in entities if e["masked"]]
+            read = text
             if subject:
                 subject, found = self._clean(subject, message["message"]["language"])
                 shift = len(subject) + len(SUBJECT_BREAK)
                 hidden = [(e["start"], e["end"]) for e in found if e["masked"]] + [
                     (start + shift, end + shift) for start, end in hidden]
-                matches = self.matcher.match(f"{subject}{SUBJECT_BREAK}{text}", hidden=hidden)
-            else:
-                matches = self.matcher.match(text, hidden=hidden)
+                read = f"{subject}{SUBJECT_BREAK}{text}"
+            # Nothing masked: `read` is the text already matched. Otherwise a placeholder names what was
+            # masked, not what was said, and the masked text is matched again without it.
+            matches = self.matcher.match(read, hidden=hidden) if hidden else raw
             if not self._scores(matches):
                 continue
             msg_id = message["message"]["id"]
