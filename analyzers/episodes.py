@@ -348,11 +348,12 @@ class Linker:
         idf = _Idf(self.df, n_docs)
         own: list[float] = []
 
+        # fsum: a set's order changes with each process's string hashing; an exactly rounded sum does not.
         def similarity(other: frozenset, shared: frozenset) -> float:
             if not own:
-                own.append(sum(map(idf.__getitem__, words)))
-            num = sum(map(idf.__getitem__, shared))
-            den = math.sqrt(own[0] * sum(map(idf.__getitem__, other)))
+                own.append(math.fsum(map(idf.__getitem__, words)))
+            num = math.fsum(map(idf.__getitem__, shared))
+            den = math.sqrt(own[0] * math.fsum(map(idf.__getitem__, other)))
             return num / den if den else 0.0
 
         return similarity
