@@ -33,10 +33,22 @@ def main(argv: list[str] | None = None) -> int:
 
     kibana = sub.add_parser("kibana", help="Kibana saved objects")
     kibana_sub = kibana.add_subparsers(dest="kibana_command", required=True)
-    install = kibana_sub.add_parser("install", help="import kibana/saved_objects.ndjson (data views, searches, "
-                                                    "dashboard), overwriting earlier copies")
+    install = kibana_sub.add_parser("install", help="import the saved objects (data views, Discover session, Lens "
+                                                    "panels, dashboard) for an index prefix, overwriting earlier "
+                                                    "copies of the same prefix")
     install.add_argument("--kibana-url", default=None, help="Kibana URL (or CHATFORENSICS_KIBANA_URL)")
     install.add_argument("--es-prefix", default=None, help="index prefix the data views point at")
+    install.add_argument("--es-url", default=None, help="Elasticsearch, asked for the indexed data's time range "
+                                                        "(or CHATFORENSICS_ES_URL)")
+    install.add_argument("--time-from", default=None, metavar="TIME",
+                         help="where the dashboard's time range starts (ISO time or Kibana date math such as "
+                              "now-30d); default: the day of the first indexed hit")
+    install.add_argument("--time-to", default=None, metavar="TIME",
+                         help="where it ends; default: the day after the last indexed hit")
+    install.add_argument("--space", default=None, help="Kibana space to import into (default: the default space)")
+    install.add_argument("--reports-url", default=None, metavar="URL",
+                         help="where the run's output folder is served (e.g. file:///cases/out): case ids and "
+                              "report paths then link to the case reports")
 
     rules = sub.add_parser("rules", help="rule packs")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
@@ -115,13 +127,18 @@ def _es(args) -> int:
 
 
 def _kibana_install(args) -> int:
-    import os
+    from pipelines.kibana import KibanaConfig, choose_time_range, install, saved_objects
+    from pipelines.sinks.elasticsearch import EsConfig
 
-    from pipelines.kibana import DEFAULT_PREFIX, KibanaConfig, install
-
-    prefix = args.es_prefix or os.environ.get("CHATFORENSICS_ES_PREFIX") or DEFAULT_PREFIX
-    answer = install(KibanaConfig.from_env(args.kibana_url), prefix)
-    print(f"kibana: imported {answer.get('successCount', 0)} saved object(s) for {prefix}-hits / {prefix}-cases")
+    kibana = KibanaConfig.from_env(args.kibana_url)  # first: a missing Kibana URL needs no Elasticsearch
+    es_config = EsConfig.from_env(args.es_url, args.es_prefix)
+    prefix = es_config.prefix
+    time, source = choose_time_range(es_config, args.time_from, args.time_to)
+    objects = saved_objects(prefix, time, args.reports_url)
+    answer = install(kibana, objects, args.space)
+    where = f" in space {args.space}" if args.space else ""
+    print(f"kibana: imported {answer.get('successCount', 0)} saved object(s) for {prefix}-hits / {prefix}-cases"
+          f"{where}; the dashboard opens on {time[0]} to {time[1]} ({source})")
     return 0
 
 

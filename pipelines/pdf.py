@@ -1,16 +1,22 @@
 """PDF copies of the case reports, printed by WeasyPrint from the same HTML.
 
-WeasyPrint needs Pango from the system (Debian: libpango-1.0-0 libpangoft2-1.0-0) and,
-for Chinese text, a CJK font that fontconfig can find (Debian: fonts-noto-cjk). The HTML
-is self-contained, so the fetcher allows data: URLs only: printing never reaches a network.
+WeasyPrint needs Pango from the system (Debian: libpango-1.0-0 libpangoft2-1.0-0), HarfBuzz's
+subsetter to embed only the glyphs used (libharfbuzz-subset0; without it WeasyPrint falls back
+to fontTools and warns once per font) and, for Chinese text, a CJK font that fontconfig can find
+(fonts-noto-cjk). The HTML is self-contained, so the fetcher allows data: URLs only: printing
+never reaches a network. What WeasyPrint and fontTools log goes to reports/pdf.log, not to the
+terminal, which shows a run's progress and its summary line only.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 from pathlib import Path
 
-SYSTEM_PACKAGES = "libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk"
+SYSTEM_PACKAGES = "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk"
+LIBRARY_LOGGERS = ("weasyprint", "fontTools")
 
 
 class PdfUnavailable(RuntimeError):
@@ -32,15 +38,40 @@ def check_pdf_support() -> None:
     _weasyprint()
 
 
-def write_pdfs(pages: list[Path]) -> list[Path]:
-    """One PDF beside each HTML page (reports/cases/<case id>.pdf)."""
+@contextlib.contextmanager
+def library_log(path: Path):
+    """While printing, the libraries' log records go to `path` (created only if one comes) and not on."""
+    handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    loggers = [logging.getLogger(name) for name in LIBRARY_LOGGERS]
+    before = [logger.propagate for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        for logger, propagate in zip(loggers, before, strict=True):
+            logger.removeHandler(handler)
+            logger.propagate = propagate
+        handler.close()
+
+
+def write_pdfs(pages: list[Path], log: Path | None = None) -> list[Path]:
+    """One PDF beside each HTML page (reports/cases/<case id>.pdf); library messages in `log`
+    (default reports/pdf.log), which holds this run's messages only."""
     weasyprint = _weasyprint()
     fetcher = weasyprint.urls.URLFetcher(allowed_protocols=("data",))
     written = []
-    for page in pages:
-        target = page.with_suffix(".pdf")
-        tmp = target.with_suffix(".pdf.tmp")
-        weasyprint.HTML(filename=str(page), url_fetcher=fetcher).write_pdf(tmp)
-        os.replace(tmp, target)
-        written.append(target)
+    if not pages:
+        return written
+    log = log or pages[0].parent.parent / "pdf.log"
+    log.unlink(missing_ok=True)
+    with library_log(log):
+        for page in pages:
+            target = page.with_suffix(".pdf")
+            tmp = target.with_suffix(".pdf.tmp")
+            weasyprint.HTML(filename=str(page), url_fetcher=fetcher).write_pdf(tmp)
+            os.replace(tmp, target)
+            written.append(target)
     return written

@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from pipelines import __version__
+from pipelines.pictures import bar_unit, replies_svg, timeline_svg
 from pipelines.sinks.files import read_jsonl
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
@@ -31,9 +32,11 @@ def templates_dir() -> Path:
     raise FileNotFoundError("templates/ not found beside the pipelines package")
 
 
-def highlight(text: str, spans: list[dict]) -> Markup:
-    """Escape text and wrap matched spans in <mark>, never trusting the text itself."""
+def highlight(text: str, spans: list[dict], field: str = "text") -> Markup:
+    """Escape text and wrap matched spans in <mark>, never trusting the text itself. Only the spans on `field`
+    are marked: a mail's subject has spans of its own (`field: subject`), the text's have no field."""
     out, pos = [], 0
+    spans = [s for s in spans if s.get("field", "text") == field]
     for span in sorted(spans, key=lambda s: (s["start"], -s["end"])):
         if span["start"] < pos or span["end"] > len(text):
             continue
@@ -97,12 +100,12 @@ def timeline(hits: list[dict]) -> list[dict]:
     for number, hit in enumerate(hits, 1):
         entries[hit["message"]["id"]] = {
             "id": hit["message"]["id"], "author": hit["author"]["name"], "time": hit["@timestamp"],
-            "text": hit["message"]["text"], "hit": hit, "number": number,
+            "text": hit["message"]["text"], "subject": hit["message"].get("subject"), "hit": hit, "number": number,
         }
     for hit in hits:
         for ctx in hit["context"]:
             entries.setdefault(ctx["id"], {"id": ctx["id"], "author": ctx["author"], "time": ctx["time"],
-                                           "text": ctx["text"], "hit": None, "number": None})
+                                           "text": ctx["text"], "subject": None, "hit": None, "number": None})
     ordered = sorted(entries.values(), key=lambda e: (e["time"], e["id"]))
     previous = None
     for entry in ordered:
@@ -147,8 +150,11 @@ def render_reports(out_dir: str | Path, manifest: dict | None = None, pdf: bool 
     for case in cases:
         case_hits = sorted(hits_by_case.get(case["case"]["id"], []),
                            key=lambda h: (h["@timestamp"], h["message"]["id"]))
-        html = env.get_template("case.html.j2").render(case=case, hits=case_hits, timeline=timeline(case_hits),
-                                                       **common)
+        entries = timeline(case_hits)
+        pictures = {"timeline": timeline_svg(case_hits, entries), "unit": bar_unit(entries),
+                    "replies": replies_svg(case_hits, entries)}
+        html = env.get_template("case.html.j2").render(case=case, hits=case_hits, timeline=entries,
+                                                       pictures=pictures, **common)
         path = out / case["report"]["path"]
         _write(path, html)
         pages.append(path)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# System packages chatforensics needs beyond Python: unzip and openssl (Elasticsearch), Pango for WeasyPrint (PDF
-# reports), a CJK font (Chinese in PDFs and pages) and, for the test suite, headless Chromium (the report safety test).
+# System packages chatforensics needs beyond Python: unzip and openssl (Elasticsearch), Pango and HarfBuzz's
+# subsetter for WeasyPrint (PDF reports), a CJK font (Chinese in PDFs and pages) and, for the test suite,
+# headless Chromium (the report safety test).
 #   scripts/sysdeps.sh demo|test
 # Installs what is missing when it can (root with apt-get, as on CI and fresh Debian machines);
 # otherwise prints the command to run and exits 1.
@@ -13,6 +14,8 @@ missing() {
   command -v openssl >/dev/null 2>&1 || out+=(openssl)  # ... and makes the secured node's certificates with it
   ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || out+=(libpango-1.0-0)
   ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so' || out+=(libpangoft2-1.0-0)
+  # WeasyPrint subsets fonts with it; without it, fontTools and a warning per font on every --pdf run
+  ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset.so' || out+=(libharfbuzz-subset0)
   fc-list 2>/dev/null | grep -qi 'Noto Sans CJK' || out+=(fonts-noto-cjk)
   if [ "$purpose" = test ]; then
     command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || out+=(chromium)

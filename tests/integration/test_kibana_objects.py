@@ -1,5 +1,6 @@
 """Kibana cannot run here, so what it would rely on is checked on the live node: every field the saved
-objects use exists with a usable type, every saved search and README query returns the expected hits."""
+objects use exists with a usable type, every KQL filter and README query returns the expected hits
+(tests/unit/test_kibana_validator.py checks the objects against Kibana's import rules offline)."""
 
 import json
 import re
@@ -9,15 +10,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analyzers.rules import CATEGORIES
 from pipelines.cli import main
 from pipelines.kibana import saved_objects
 from pipelines.sinks.files import read_jsonl
 from tests.conftest import EXAMPLES, FIXTURES, ROOT
+from tests.kibana_rules import field_uses, views
+from tests.kql import parse, to_dsl
 
 pytestmark = pytest.mark.integration
 QUERIES = yaml.safe_load((ROOT / "kibana" / "queries.yaml").read_text(encoding="utf-8"))
-LUCENE_FIELD = re.compile(r"([A-Za-z@][\w.@]*):")
 
 
 @pytest.fixture(scope="module")
@@ -76,15 +77,6 @@ def lucene(query: str) -> dict:
     return {"query_string": {"query": query}}
 
 
-def searches() -> list[dict]:
-    return [o for o in saved_objects() if o["type"] == "search"]
-
-
-def index_of(obj: dict, prefix: str) -> str:
-    view = obj["references"][0]["id"]
-    return prefix + view.removeprefix("chatforensics")
-
-
 def test_data_views_have_a_date_time_field(sample):
     config, es, _ = sample
     for view in (o for o in saved_objects(config.prefix) if o["type"] == "index-pattern"):
@@ -93,76 +85,45 @@ def test_data_views_have_a_date_time_field(sample):
 
 
 def test_every_field_the_objects_use_exists_with_a_usable_type(sample):
+    """The offline validator judges fields by the index templates; the live node must agree."""
     config, es, _ = sample
+    objects = saved_objects(config.prefix)
+    kinds = views(objects)
+    caps = {kind: field_caps(es, config.alias(kind)) for kind in ("hits", "cases")}
+    numbers = {"float", "double", "long", "integer"}
     checked = 0
-    for obj in saved_objects():
-        if obj["type"] not in ("search", "visualization"):
-            continue
-        caps = field_caps(es, index_of(obj, config.prefix))
-        source = json.loads(obj["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
-        for field in LUCENE_FIELD.findall(source["query"]["query"]):
-            assert caps[field]["searchable"], (obj["id"], field)
-        for field in obj["attributes"].get("columns", []):
-            assert field in caps, (obj["id"], field)
-        for field, _ in obj["attributes"].get("sort", []):
-            assert caps[field]["aggregatable"], (obj["id"], field)
-        for agg in json.loads(obj["attributes"].get("visState", '{"aggs": []}'))["aggs"]:
-            field = agg["params"].get("field")
-            if field:
-                assert caps[field]["aggregatable"], (obj["id"], field)
-                if agg["type"] == "date_histogram":
-                    assert caps[field]["type"] == "date"
-                checked += 1
-    assert checked >= 6
+    for obj in objects:
+        for kind, name, need in field_uses(obj, kinds)[0]:
+            if name == "___records___":
+                continue
+            cap = caps[kind][name]
+            ok = {"aggregatable": cap["aggregatable"], "date": cap["type"] == "date", "number": cap["type"] in numbers,
+                  "number or date": cap["type"] in numbers | {"date"}, "exists": cap["searchable"]}[need]
+            assert ok, (obj["attributes"]["title"], name, need, cap)
+            checked += 1
+    assert checked >= 40
 
 
-def test_dashboard_references_resolve():
-    objects = {(o["type"], o["id"]): o for o in saved_objects()}
-    dashboard = objects[("dashboard", "chatforensics-overview")]
-    panels = json.loads(dashboard["attributes"]["panelsJSON"])
-    refs = {r["name"]: r for r in dashboard["references"]}
-    assert len(panels) == 6
-    for panel in panels:
-        ref = refs[f"{panel['panelIndex']}:{panel['panelRefName']}"]
-        assert (ref["type"], ref["id"]) in objects and ref["type"] == panel["type"]
-    for obj in objects.values():
-        for ref in obj["references"]:
-            assert (ref["type"], ref["id"]) in objects, (obj["id"], ref)
-
-
-def test_there_is_a_saved_search_for_every_category():
-    queries = {json.loads(o["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])["query"]["query"]
-               for o in searches()}
-    assert {f"detection.categories:{c}" for c in CATEGORIES} <= queries
-
-
-def expected_for_search(obj: dict, docs: dict) -> int:
-    """What each saved search must find in the sample, computed from the JSONL output."""
-    query = json.loads(obj["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])["query"]["query"]
-    if obj["references"][0]["id"] == "chatforensics-cases":
-        assert query == "*"
-        return len(docs["cases"])
-    hits = docs["hits"]
-    if query.startswith("detection.categories:"):
-        return sum(query.split(":")[1] in h["detection"]["categories"] for h in hits)
-    table = {
-        "detection.severity:high": lambda h: h["detection"]["severity"] == "high",
-        "message.language:(zh OR mixed)": lambda h: h["message"]["language"] in ("zh", "mixed"),
-        'author.name:"Priya"': lambda h: h["author"]["name"] == "Priya",
-    }
-    return sum(map(table[query], hits))
-
-
-def test_saved_search_queries_return_the_expected_hits(sample):
+def test_every_kql_string_of_the_objects_finds_what_the_jsonl_holds(sample):
+    """The Lens filters (one per severity) and the empty queries, counted on the live index."""
     config, es, docs = sample
-    nonzero = 0
-    for obj in searches():
-        query = json.loads(obj["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])["query"]
-        assert query["language"] == "lucene"
-        expected = expected_for_search(obj, docs)
-        assert count(es, index_of(obj, config.prefix), lucene(query["query"])) == expected, obj["id"]
-        nonzero += expected > 0
-    assert nonzero >= 8  # severity, Chinese, participant, cases and most categories have sample data
+    objects = saved_objects(config.prefix)
+    kinds = views(objects)
+    seen = 0
+    for obj in objects:
+        for kind, query in field_uses(obj, kinds)[1]:
+            tree = parse(query)
+            if kind is None:  # the dashboard's own (empty) query, over every panel's data view
+                assert tree == ("match_all",)
+                continue
+            if tree == ("match_all",):
+                expected = len(docs[kind])
+            else:
+                [severity] = re.fullmatch(r'detection\.severity : "(\w+)"', query).groups()
+                expected = sum(h["detection"]["severity"] == severity for h in docs["hits"])
+            assert count(es, config.alias(kind), to_dsl(tree)) == expected, (obj["attributes"]["title"], query)
+            seen += 1
+    assert seen >= 5
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=[q["id"] for q in QUERIES])
@@ -175,6 +136,7 @@ def test_investigator_query(sample, query):
     assert expected > 0, f"the sample has nothing for {spec['id']}; the query proves nothing"
     assert count(es, index, spec["es"]) == expected
     assert count(es, index, lucene(spec["lucene"])) == expected
+    assert count(es, index, to_dsl(parse(spec["kql"]))) == expected
 
 
 def test_readme_shows_every_investigator_query():
@@ -188,4 +150,4 @@ def test_saved_objects_file_is_one_object_per_line():
     lines = Path(ROOT / "kibana" / "saved_objects.ndjson").read_text(encoding="utf-8").splitlines()
     objects = [json.loads(line) for line in lines]
     assert len({(o["type"], o["id"]) for o in objects}) == len(objects)
-    assert {o["type"] for o in objects} == {"index-pattern", "search", "visualization", "dashboard"}
+    assert {o["type"] for o in objects} == {"index-pattern", "search", "lens", "dashboard"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 
 import pytest
 from bs4 import BeautifulSoup
@@ -10,6 +11,7 @@ from pypdf import PdfReader
 
 from pipelines.cli import main as cli
 from pipelines.reports import highlight, timeline
+from pipelines.severity import COLOURS
 from tests.reporting import (
     CHINESE,
     EMAIL,
@@ -53,6 +55,9 @@ def only_case(out):
 
 def text_of(node) -> str:
     return node.get_text(" ", strip=True)
+
+
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 # --- structure -------------------------------------------------------------------------------------------
@@ -162,6 +167,52 @@ def test_pages_are_self_contained(redacted):
         assert all(not h.startswith(("http:", "https:", "javascript:", "//")) for h in hrefs), hrefs
 
 
+def svg_of(page, figure_id: str) -> ET.Element:
+    """The inline picture, parsed as the XML it must be."""
+    return ET.fromstring(str(page.select_one(f"#{figure_id} svg")))
+
+
+def test_the_case_page_draws_its_conversation_as_a_timeline(redacted):
+    case, page = only_case(redacted)
+    hits = [h for h in jsonl(redacted / "hits.jsonl") if h["case"]["id"] == case["case"]["id"]]
+    svg = svg_of(page, "timeline-picture")
+    assert svg.tag == f"{SVG}svg" and svg.get("role") == "img"
+    bars = svg.findall(f"{SVG}rect[@class='bar']")
+    assert bars and sum(int(b.get("data-count")) for b in bars) == len(page.select("#timeline li.msg"))
+    flags = svg.findall(f"{SVG}circle[@class='flag']")
+    assert [f.get("data-message-id") for f in flags] == [h["message"]["id"] for h in hits]
+    assert all(f.get("fill") == COLOURS[f.get("data-severity")] for f in flags)
+    episodes = svg.findall(f"{SVG}rect[@class='episode']")
+    assert {e.get("data-episode") for e in episodes} == set(case["episodes"])
+    shade_x, shade_w = float(episodes[0].get("x")), float(episodes[0].get("width"))
+    assert all(shade_x - 0.1 <= float(f.get("cx")) <= shade_x + shade_w + 0.1 for f in flags)
+    unit = svg.get("data-unit")
+    assert f"per {unit} (UTC)" in text_of(page.select_one("#timeline-picture figcaption"))
+
+
+def test_the_case_page_draws_who_answered_whom_in_the_episode(redacted):
+    case, page = only_case(redacted)
+    svg = svg_of(page, "replies-picture")
+    people = {c.get("data-name") for c in svg.findall(f"{SVG}circle[@class='person']")}
+    arrows = {(a.get("data-from"), a.get("data-to")) for a in svg.findall(f"{SVG}line[@class='answer']")}
+    assert arrows and people <= set(case["participants"])
+    assert {p for pair in arrows for p in pair} == people
+    assert all(source != target for source, target in arrows)
+    assert ("bob", "alice") in arrows, "the first reply in the thread answers its root"
+
+
+def test_the_pictures_are_self_contained(redacted):
+    for path in (redacted / "reports" / "cases").glob("*.html"):
+        for svg in soup(path).select("figure.picture svg"):
+            tree = ET.fromstring(str(svg))
+            tags = {el.tag.removeprefix(SVG) for el in tree.iter()}
+            assert tags <= {"svg", "title", "rect", "circle", "line", "text", "defs", "marker", "path"}, tags
+            for el in tree.iter():
+                for name, value in el.attrib.items():
+                    assert "href" not in name and not name.startswith("on"), (name, value)
+                    assert "url(" not in value or value == "url(#answer-arrow)", value
+
+
 def test_injected_markup_and_template_syntax_render_as_text(redacted):
     _, page = only_case(redacted)
     assert not [tag for tag in page.find_all(True) if any(a.startswith("on") for a in tag.attrs)]
@@ -239,6 +290,8 @@ def test_report_from_outdir_prints_pdfs_with_the_evidence(redacted, capsys):
         assert evidence in text, evidence
     assert EMAIL not in text
     assert all(case["case"]["id"] in page.extract_text() for page in reader.pages), "every page names its case"
+    drawn = reader.pages[0].get_contents().get_data().decode("latin-1")
+    assert "0.596078 0.635294 0.701961 rg" in drawn, "the timeline's bars (#98a2b3) are printed"
     index = soup(redacted / "reports" / "index.html")
     assert index.select_one("#cases a.pdf")["href"] == f"cases/{case['case']['id']}.pdf"
 
