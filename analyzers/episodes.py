@@ -74,6 +74,7 @@ class Limits:
     adjacent_gap: float = 1800.0  # seconds within which the previous message may be answered with no other cue
     partner_span: int = 20  # messages for which a linked pair stays "in an exchange"
     remembered: int = 100_000  # message ids kept for thread and reply lookups
+    conversations_held: int = 5_000  # linkers one stream keeps at once (a mailbox's threads), least recent let go
 
 
 @dataclass(slots=True)
@@ -396,13 +397,22 @@ class Disentangler:
 
     def __init__(self, weights: Weights = Weights(), limits: Limits = Limits()):
         self.weights, self.limits = weights, limits
-        self.linkers: dict[tuple[str, str], Linker] = {}
+        self.linkers: OrderedDict[tuple[str, str], Linker] = OrderedDict()  # least recently used first
+        self.positions: dict[tuple[str, str], int] = {}  # of conversations whose linker was let go
 
     def add(self, doc: dict) -> dict:
         key = (doc["platform"], doc["conversation"]["id"])
         linker = self.linkers.get(key)
         if linker is None:
             linker = self.linkers[key] = Linker(self.weights, self.limits)
+            linker.position = self.positions.pop(key, 0)
+            if len(self.linkers) > self.limits.conversations_held:
+                # A mailbox is one stream of thousands of threads: the one quiet longest is let go (its
+                # positions run on if it speaks again), so memory stays bounded.
+                old_key, old = self.linkers.popitem(last=False)
+                self.positions[old_key] = old.position
+        else:
+            self.linkers.move_to_end(key)
         link = linker.link(turn_of(doc))
         doc["message"]["position"] = link.position
         doc["episode"] = {"id": episode_id(*key, link.episode), "parent": link.parent, "cue": link.cue,

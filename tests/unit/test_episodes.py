@@ -229,3 +229,18 @@ def test_on_real_irc_gold_the_episode_step_is_far_above_the_previous_message_bas
 
     result = evaluate("test", predict)
     assert result["link_f"] >= 55.0 and result["one_to_one"] >= 60.0, result
+
+
+def test_a_stream_of_many_conversations_holds_a_bounded_number_of_linkers():
+    """A mailbox is one stream of thousands of threads: the linker of the thread quiet longest is let go,
+    and a thread that speaks again goes on counting its positions where it stopped."""
+    def doc(conversation: str, i: int) -> dict:
+        return {"platform": "mbox", "conversation": {"id": conversation},
+                "message": {"id": f"{conversation}-{i}", "text": f"note {i}", "kind": "user"},
+                "author": {"id": "a", "name": "a"}, "timestamp": {"epoch": T0 + i}, "thread": {"id": None}}
+
+    stream = Disentangler(limits=Limits(conversations_held=3))
+    positions = [stream.add(doc(c, i))["message"]["position"]
+                 for i, c in enumerate(["t1", "t2", "t3", "t4", "t5", "t1", "t2", "t1"])]
+    assert len(stream.linkers) == 3
+    assert positions == [0, 0, 0, 0, 0, 1, 1, 2]
