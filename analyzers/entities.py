@@ -25,7 +25,7 @@ import bisect
 import logging
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import regex
 import spacy
@@ -37,45 +37,14 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from analyzers.normalize import pieces
-from analyzers.recognizers import build_recognizers
+from analyzers.recognizers import REGISTRY, build_recognizers
+from analyzers.recognizers._base import PII, SECRET  # noqa: F401 (PII: re-exported for screening)
 from analyzers.secret_gate import find_secrets
 
 logger = logging.getLogger(__name__)
 
-Kind = Literal["secret", "pii", "endpoint"]
-SECRET: Kind = "secret"
-PII: Kind = "pii"
-ENDPOINT: Kind = "endpoint"
-
-# The single source of truth for what an entity type *is*:
-#   secret   -> always masked;
-#   pii      -> masked when redaction is on;
-#   endpoint -> never masked (it is the evidence).
-ENTITY_KINDS: dict[str, Kind] = {
-    # secrets
-    "API_KEY_OPENAI": SECRET,
-    "API_KEY_SK_COMPATIBLE": SECRET,
-    "API_KEY_ANTHROPIC": SECRET,
-    "API_KEY_GOOGLE": SECRET,
-    "API_KEY_AWS": SECRET,
-    "API_KEY_GITHUB": SECRET,
-    "API_KEY_HUGGINGFACE": SECRET,
-    "API_KEY_SLACK": SECRET,
-    "BEARER_TOKEN": SECRET,
-    "JWT": SECRET,
-    "PRIVATE_KEY": SECRET,
-    "API_KEY_GENERIC": SECRET,
-    # personal data
-    "EMAIL_ADDRESS": PII,
-    "PHONE_NUMBER": PII,
-    "CN_MOBILE_NUMBER": PII,
-    "CN_RESIDENT_ID": PII,
-    "CREDIT_CARD": PII,
-    "IBAN_CODE": PII,
-    "IP_ADDRESS": PII,
-    # evidence
-    "VENDOR_ENDPOINT": ENDPOINT,
-}
+# What each entity type is (secret, pii or endpoint: see analyzers/recognizers/_base.py), from registry.yaml.
+ENTITY_KINDS: dict[str, str] = {r.entity: r.kind for r in REGISTRY}
 
 # On an exact tie (same score, same length) the specific type beats these catch-alls.
 _CATCH_ALL_TYPES = frozenset({"API_KEY_GENERIC", "BEARER_TOKEN", "API_KEY_SK_COMPATIBLE", "PHONE_NUMBER"})
@@ -280,12 +249,6 @@ class EntityFinder:
             default_score_threshold=score_threshold,
             context_aware_enhancer=FastLemmaContextAwareEnhancer(),
         )
-        unmapped = sorted(
-            {ent for lang in self.languages for ent in self.analyzer.get_supported_entities(lang)}
-            - ENTITY_KINDS.keys()
-        )
-        if unmapped:
-            raise ValueError(f"entity types without a kind in ENTITY_KINDS: {unmapped}")
         self._gates = {lang: _Gate(registry.get_recognizers(language=lang, all_fields=True))
                        for lang in self.languages}
         # Warm-up: compiles every regex and loads the PSL snapshot now, not on message #1.

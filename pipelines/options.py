@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from analyzers.screening import PII_TYPES
 from pipelines.ingest import READERS
 
 FORMATS = ("auto", *sorted(READERS))
@@ -25,8 +26,8 @@ class ChatForensicsOptions(PipelineOptions):
                             help="mask PII in outputs (default)")
         parser.add_argument("--no-redact", dest="redact", action="store_false", help="keep PII (secrets stay masked)")
         parser.add_argument("--redact-kinds", default=None,
-                            help="PII types to mask when redacting, comma-separated (default: all, e.g. "
-                                 "EMAIL_ADDRESS,PHONE_NUMBER,CN_MOBILE_NUMBER,CN_RESIDENT_ID,CREDIT_CARD,IBAN_CODE)")
+                            help=f"PII types to mask when redacting, comma-separated (default: all of "
+                                 f"{', '.join(PII_TYPES)})")
         parser.add_argument("--window-gap", type=float, default=1800,
                             help="seconds of silence after which linked messages outside a thread no longer "
                                  "share a window")

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import Pattern
 
-from analyzers.recognizers._base import copy_patterns
-from analyzers.recognizers._secret_utils import CASE_SENSITIVE_FLAGS
+from analyzers.recognizers._base import PII, ClassPatternRecognizer
 
 _LEFT = r"(?<![0-9A-Za-z+])"
 _RIGHT = r"(?![0-9A-Za-z])"
 _CC = r"(?:(?:\+|00)86[\s\-]?)?"
 
 
-class CnMobileRecognizer(PatternRecognizer):
+class CnMobileRecognizer(ClassPatternRecognizer):
     """Recognize PRC mobile numbers: ``13812345678``, ``+86 138 1234 5678``, ``138-1234-5678``.
 
     ASCII look-arounds (not ``\\b``) so numbers glued to Chinese text (``电话13812345678``)
@@ -20,6 +19,7 @@ class CnMobileRecognizer(PatternRecognizer):
     """
 
     ENTITY = "CN_MOBILE_NUMBER"
+    KIND = PII
     PATTERNS = [
         Pattern("CN mobile (medium)", _LEFT + _CC + r"1[3-9]\d{9}" + _RIGHT, 0.5),
         Pattern(
@@ -27,23 +27,6 @@ class CnMobileRecognizer(PatternRecognizer):
         ),
     ]
     CONTEXT = ["手机", "电话", "联系", "微信", "phone", "mobile", "cell", "tel", "call", "wechat", "whatsapp"]
-
-    def __init__(
-        self,
-        patterns: list[Pattern] | None = None,
-        context: list[str] | None = None,
-        supported_language: str = "zh",
-        supported_entity: str = "CN_MOBILE_NUMBER",
-        name: str | None = None,
-    ):
-        super().__init__(
-            supported_entity=supported_entity,
-            patterns=patterns if patterns else copy_patterns(self.PATTERNS),
-            context=context if context else list(self.CONTEXT),
-            supported_language=supported_language,
-            global_regex_flags=CASE_SENSITIVE_FLAGS,
-            name=name,
-        )
 
     def invalidate_result(self, pattern_text: str) -> bool:
         """Drop fillers such as ``13800000000`` / ``13999999999`` (last 8 digits identical)."""

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import datetime
 
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import Pattern
 
-from analyzers.recognizers._base import copy_patterns
-from analyzers.recognizers._secret_utils import CASE_SENSITIVE_FLAGS
+from analyzers.recognizers._base import PII, ClassPatternRecognizer
 
 # First two digits: province-level division codes (GB/T 2260), incl. HK/MO/TW residence permits.
 _PROVINCES = frozenset(
@@ -26,13 +25,14 @@ def resident_id_checksum_ok(value: str) -> bool:
     return _CHECK_CHARS[total % 11] == value[17].upper()
 
 
-class CnResidentIdRecognizer(PatternRecognizer):
+class CnResidentIdRecognizer(ClassPatternRecognizer):
     """Recognize 18-character PRC resident ids: region(6) + birth date(8) + sequence(3) + check(1).
 
     Matches whose province code, birth date or check character is wrong are invalidated.
     """
 
     ENTITY = "CN_RESIDENT_ID"
+    KIND = PII
     PATTERNS = [
         Pattern(
             "CN resident id (medium)",
@@ -42,23 +42,6 @@ class CnResidentIdRecognizer(PatternRecognizer):
         ),
     ]
     CONTEXT = ["身份证", "证件", "身份", "id", "identity", "citizen"]
-
-    def __init__(
-        self,
-        patterns: list[Pattern] | None = None,
-        context: list[str] | None = None,
-        supported_language: str = "zh",
-        supported_entity: str = "CN_RESIDENT_ID",
-        name: str | None = None,
-    ):
-        super().__init__(
-            supported_entity=supported_entity,
-            patterns=patterns if patterns else copy_patterns(self.PATTERNS),
-            context=context if context else list(self.CONTEXT),
-            supported_language=supported_language,
-            global_regex_flags=CASE_SENSITIVE_FLAGS,
-            name=name,
-        )
 
     def invalidate_result(self, pattern_text: str) -> bool:
         """Invalidate on unknown province code, impossible birth date or bad check character."""

@@ -6,7 +6,7 @@ import tldextract
 from presidio_analyzer import Pattern
 from presidio_analyzer.predefined_recognizers import EmailRecognizer
 
-from analyzers.recognizers._base import copy_patterns
+from analyzers.recognizers._base import PII, copy_patterns
 
 # Presidio's EmailRecognizer.validate_result calls the module-level ``tldextract.extract``,
 # whose default extractor downloads the Public Suffix List from publicsuffix.org (then
@@ -31,6 +31,8 @@ class OfflineEmailRecognizer(EmailRecognizer):
     ``ascii_only=True`` (used for ``zh``) swaps in an ASCII pattern so CJK characters
     adjacent to an address are not absorbed into it.
     """
+
+    KIND = PII
 
     def __init__(self, supported_language: str = "en", ascii_only: bool = False, name: str | None = None):
         patterns = copy_patterns([_ASCII_EMAIL] if ascii_only else EmailRecognizer.PATTERNS)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import regex
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import Pattern
 
-from analyzers.recognizers._base import copy_patterns
+from analyzers.recognizers._base import ENDPOINT, ClassPatternRecognizer
 
 # (vendor, host regex). Hosts are matched case-insensitively; a leading scheme, a port
 # and a path are optional. The query string is *not* part of the span, so a key passed
@@ -45,10 +45,11 @@ def vendor_for_endpoint(endpoint_text: str) -> str | None:
     return None
 
 
-class VendorEndpointRecognizer(PatternRecognizer):
+class VendorEndpointRecognizer(ClassPatternRecognizer):
     """Recognize API endpoints of hosted LLM vendors, e.g. ``https://api.deepseek.com/v1``."""
 
     ENTITY = "VENDOR_ENDPOINT"
+    KIND = ENDPOINT
     PATTERNS = [
         Pattern(
             "LLM vendor endpoint (high)",
@@ -64,20 +65,4 @@ class VendorEndpointRecognizer(PatternRecognizer):
         ),
     ]
     CONTEXT = ["endpoint", "base_url", "url", "api", "host"]
-
-    def __init__(
-        self,
-        patterns: list[Pattern] | None = None,
-        context: list[str] | None = None,
-        supported_language: str = "en",
-        supported_entity: str = "VENDOR_ENDPOINT",
-        name: str | None = None,
-    ):
-        super().__init__(
-            supported_entity=supported_entity,
-            patterns=patterns if patterns else copy_patterns(self.PATTERNS),
-            context=context if context else list(self.CONTEXT),
-            supported_language=supported_language,
-            global_regex_flags=regex.DOTALL | regex.MULTILINE | regex.IGNORECASE,
-            name=name,
-        )
+    FLAGS = regex.DOTALL | regex.MULTILINE | regex.IGNORECASE

@@ -12,6 +12,7 @@ import string
 import pytest
 
 from analyzers.recognizers import (
+    REGISTRY,
     AnthropicKeyRecognizer,
     AwsKeyRecognizer,
     BearerTokenRecognizer,
@@ -27,6 +28,7 @@ from analyzers.recognizers import (
     SlackTokenRecognizer,
     VendorEndpointRecognizer,
     build_recognizers,
+    load_registry,
     vendor_for_endpoint,
 )
 from analyzers.recognizers._secret_utils import looks_like_placeholder, shannon_entropy
@@ -449,3 +451,30 @@ def test_build_recognizers_languages(language):
 def test_builtins_zh_ascii_boundaries(text, entity, expected):
     rec = next(r for r in build_recognizers("zh") if entity in r.supported_entities)
     assert matches(rec, text) == expected
+
+
+# --------------------------------------------------------------------------- registry.yaml
+
+
+def test_the_registry_names_every_recognizer_of_this_package():
+    import analyzers.recognizers as package
+
+    defined = {obj for obj in vars(package).values() if isinstance(obj, type)
+               and obj.__module__.startswith("analyzers.recognizers.") and obj.__module__.endswith("_recognizer")}
+    assert defined == {r.cls for r in REGISTRY if r.cls.__module__.startswith("analyzers.recognizers.")}
+    assert all(r.kind == r.cls.KIND for r in REGISTRY if r.cls in defined)
+
+
+@pytest.mark.parametrize("line, error", [
+    ("{name: OpenAIKeyRecognizer, type: custom, entity: API_KEY_OPENAI, kind: pii, languages: [en]}",
+     "class says KIND = 'secret'"),
+    ("{name: NoSuchRecognizer, type: predefined, entity: X, kind: pii, languages: [en]}", "no predefined"),
+    ("{name: IpRecognizer, type: predefined, entity: IP_ADDRESS, kind: secret, languages: [en]}",
+     "must be a SecretPatternRecognizer"),
+    ("{name: IpRecognizer, type: predefined, entity: IP_ADDRESS, kind: pii}", "needs exactly the keys"),
+])
+def test_a_registry_entry_that_disagrees_with_its_class_is_refused(tmp_path, line, error):
+    path = tmp_path / "registry.yaml"
+    path.write_text(f"recognizers:\n  - {line}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=error):
+        load_registry(path)

@@ -75,6 +75,35 @@ def test_schema_errors_name_the_rule(tmp_path, rule, error):
         load_ruleset(folder)
 
 
+@pytest.mark.parametrize("body, error", [
+    ("pack: p\nversion: '1'\nrule:\n  - {id: api.x}\n", r"pack.yaml: unknown keys \['rule'\]"),
+    ("pack: p\nversion: '1'\n", "pack.yaml: no 'rules' list"),
+    ("pack: p\nversion: '1'\nrules: []\n", "pack.yaml: 'rules' is empty"),
+    ("pack: p\nversion: '1'\nrules:\n  - {id: api.x, category: API_DATA, languages: [en], weight: 0.3, term: [x],"
+     " examples: {match: [x]}}\n", r"pack.yaml rule #1 \[api.x\]: unknown keys \['term'\]"),
+])
+def test_malformed_packs_are_refused_naming_file_and_key(tmp_path, body, error):
+    with pytest.raises(RuleError, match=error):
+        load_ruleset(write_pack(tmp_path / "r", body))
+
+
+def test_a_folder_without_packs_is_refused(tmp_path):
+    (tmp_path / "r").mkdir()
+    with pytest.raises(RuleError, match="no rule packs"):
+        load_ruleset(tmp_path / "r")
+
+
+@pytest.mark.parametrize("languages, examples, problem", [
+    ("[en, zh]", "[the foo]", "api.x: no example in zh, one of its languages"),
+    ("[en]", "[the foo, 用foo]", "api.x: an example is in zh, not one of its languages ['en']"),
+])
+def test_rules_check_reports_examples_outside_the_rules_languages(tmp_path, languages, examples, problem):
+    folder = write_pack(tmp_path / "r", f"pack: p\nversion: '1'\nrules:\n  - {{id: api.x, category: API_DATA, "
+                                        f"languages: {languages}, weight: 0.3, terms: [foo], "
+                                        f"examples: {{match: {examples}}}}}\n")
+    assert check_ruleset(folder)[0] == [problem]
+
+
 def test_rules_check_reports_examples_that_misbehave(tmp_path):
     folder = write_pack(tmp_path / "r", "pack: p\nversion: '1'\nrules:\n  - {id: api.x, category: API_DATA, "
                                         "languages: [en], weight: 0.3, terms: [foo], "
