@@ -22,10 +22,6 @@ IDS = {r.id for r in RULES}
 SHARED_TERMS = {
     "old tenant": ({"evade.accounts", "evade.accounts_zh"}, "English words said in Chinese messages; one family"),
     "sandbox org": ({"evade.accounts", "evade.accounts_zh"}, "English words said in Chinese messages; one family"),
-    "别提": ({"conceal.omit_zh", "conceal.whitewash_zh"},
-             "to resolve: omit_zh makes it hiding only with its subject, whitewash_zh always"),
-    "不提": ({"conceal.omit_zh", "conceal.whitewash_zh"},
-             "to resolve: omit_zh makes it hiding only with its subject, whitewash_zh always"),
     "查重": ({"conceal.rewrite_zh", "policy.awareness_zh"},
              "a plagiarism check: getting past it is hiding, knowing of it is awareness"),
     "风控": ({"evade.accounts_zh", "policy.awareness_zh"},
