@@ -9,12 +9,26 @@ import sys
 from pathlib import Path
 
 
+def _run_help() -> int:
+    """`run --help`: our options (Beam's own parser would print only its -h)."""
+    from pipelines.options import ChatForensicsOptions
+
+    parser = argparse.ArgumentParser(
+        prog="chatforensics run", description="Scan an export into hits, cases, errors, a manifest and reports.",
+        epilog="Any Apache Beam pipeline option is accepted too (--runner, --direct_num_workers, ...).")
+    ChatForensicsOptions._add_argparse_args(parser)
+    parser.print_help()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # Beam warns on import about Google Cloud clients this tool never uses.
     logging.getLogger().handlers[0].addFilter(lambda record: "apitools" not in record.getMessage())
     if argv and argv[0] == "run":
+        if {"-h", "--help"} & set(argv[1:]):
+            return _run_help()
         # Beam parses the run options itself (ours plus any --runner, --direct_num_workers, ...).
         from pipelines.scan import run
 

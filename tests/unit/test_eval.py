@@ -46,3 +46,9 @@ def test_eval_command_prints_engine_and_baseline(capsys):
     assert "== engine" in out and "== baseline" in out
     for section in ("overall", "language", "category", "rule"):
         assert section in out
+
+
+def test_run_help_lists_the_scan_options(capsys):
+    assert main(["run", "--help"]) == 0
+    shown = capsys.readouterr().out
+    assert all(option in shown for option in ("--input", "--out", "--redact-kinds", "EMAIL_ADDRESS", "--pdf"))
