@@ -36,6 +36,7 @@ from presidio_analyzer.predefined_recognizers import IbanRecognizer, PhoneRecogn
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from analyzers.nlp import english
 from analyzers.normalize import pieces
 from analyzers.recognizers import REGISTRY, build_recognizers
 from analyzers.recognizers._base import PII, SECRET  # noqa: F401 (PII: re-exported for screening)
@@ -57,15 +58,12 @@ def _blank_pipeline(language: str) -> Language:
     the lookup lemmatizer from ``spacy-lookups-data`` if present, so Presidio's context
     words ("keys" -> "key") work; it only reads tables bundled in that wheel.
     """
-    nlp = spacy.blank(language)
     if language == "en":
         try:
-            nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-            nlp.initialize()
+            return english()
         except Exception as exc:  # spacy-lookups-data missing: lemmas fall back to lower-case text
             logger.info("English lookup lemmatizer unavailable (%s); using lower-cased tokens", exc)
-            nlp = spacy.blank(language)
-    return nlp
+    return spacy.blank(language)
 
 
 class _KeywordList(list):

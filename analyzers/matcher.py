@@ -53,13 +53,12 @@ class Match:
 
 def _token_pipeline(rules: list[Rule]):
     """A blank English pipeline with lookup lemmas and one Matcher entry per token rule."""
-    import spacy
     from spacy.errors import MatchPatternError
     from spacy.matcher import Matcher as SpacyMatcher
 
-    nlp = spacy.blank("en")
-    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-    nlp.initialize()  # reads the lemma tables from spacy-lookups-data; no network
+    from analyzers.nlp import english
+
+    nlp = english()  # the lemma tables of spacy-lookups-data; no network
     matcher = SpacyMatcher(nlp.vocab, validate=True)
     for rule in rules:
         try:

@@ -29,6 +29,8 @@ CATEGORIES = SUBJECT + HIDING + ("POLICY_AWARENESS", "LEGITIMACY") + NEUTRALIZER
 # of the demo and of each development set; 1 to 18 even if a mixed message counted as both languages).
 LANGUAGES = ("en", "zh")
 RULE_ID = re.compile(r"^[a-z0-9]+(\.[a-z0-9_]+)+$")
+# libyaml's safe loader when PyYAML was built with it: the packs take ~0.9 s to parse in pure Python, ~0.1 s in C.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 PACK_KEYS = {"pack", "version", "rules", "references"}
 RULE_KEYS = {"id", "category", "languages", "weight", "description", "terms", "regex", "anchors", "tokens",
              "examples", "weak", "with_subject", "gist"}
@@ -163,7 +165,7 @@ def load_ruleset(rules_dir: str | Path | None = None) -> RuleSet:
         text = path.read_bytes()
         digest.update(path.name.encode() + b"\0" + text + b"\0")
         try:
-            doc = yaml.safe_load(text)
+            doc = yaml.load(text, Loader=SAFE_LOADER)
         except yaml.YAMLError as exc:
             raise RuleError(f"{path.name}: not valid YAML: {exc}") from exc
         if not isinstance(doc, dict):
