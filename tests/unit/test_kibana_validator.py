@@ -122,20 +122,19 @@ def wrong_field_type(objects):
     lens_column(objects, "Top conversations", "bucket")["sourceField"] = "message.text"  # text: no terms agg
 
 
-def unmapped_control_field(objects):
-    board = by_title(objects, "overview")
-    group = board["attributes"]["controlGroupInput"]
+def _set_control_field(objects, control: str, field: str):
+    group = by_title(objects, "overview")["attributes"]["controlGroupInput"]
     controls = json.loads(group["panelsJSON"])
-    controls["severity"]["explicitInput"]["fieldName"] = "detection.level"
+    controls[control]["explicitInput"]["fieldName"] = field
     group["panelsJSON"] = json.dumps(controls)
+
+
+def unmapped_control_field(objects):
+    _set_control_field(objects, "severity", "detection.level")
 
 
 def range_on_keyword(objects):
-    board = by_title(objects, "overview")
-    group = board["attributes"]["controlGroupInput"]
-    controls = json.loads(group["panelsJSON"])
-    controls["score"]["explicitInput"]["fieldName"] = "detection.severity"
-    group["panelsJSON"] = json.dumps(controls)
+    _set_control_field(objects, "score", "detection.severity")
 
 
 def unknown_attribute(objects):
