@@ -31,7 +31,7 @@ from pipelines.pdf import check_pdf_support
 from pipelines.progress import Display, Totals, read_tallies, wanted, worker_output_to
 from pipelines.reports import render_reports, summarize
 from pipelines.sinks import elasticsearch as es_sink
-from pipelines.sinks.files import WriteDeadLetters, WriteJsonLines, merge_parts, read_jsonl
+from pipelines.sinks.files import WriteDeadLetters, WriteJsonLines, count_jsonl, merge_parts, read_jsonl
 
 log = logging.getLogger(__name__)
 LOCAL_WORKERS_MAX = 8
@@ -208,8 +208,8 @@ def build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, start
         "messages": sum(m["messages"] for m in members),
         "merged": sum(m["merged"] for m in members),
         "malformed": sum(m["malformed"] for m in members) + upfront,
-        "hits": len(read_jsonl(out / "hits.jsonl")),
-        "cases": len(read_jsonl(out / "cases.jsonl")),
+        "hits": count_jsonl(out / "hits.jsonl"),
+        "cases": count_jsonl(out / "cases.jsonl"),
         "index_rejected": rejected,
     }
     finished = time.time()

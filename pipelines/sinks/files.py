@@ -35,6 +35,15 @@ def read_jsonl(path: str | Path) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+def count_jsonl(path: str | Path) -> int:
+    """Documents in a JSON-lines file, without parsing them (a run's hits can be hundreds of megabytes)."""
+    path = Path(path)
+    if not path.exists():
+        return 0
+    with open(path, encoding="utf-8") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
 class WriteJsonLines(beam.PTransform):
     """All elements into one sorted file. For outputs that stay small (hits, cases, stats)."""
 
