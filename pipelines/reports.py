@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import os
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -21,6 +23,8 @@ from pipelines.pictures import bar_unit, replies_svg, timeline_svg
 from pipelines.sinks.files import read_jsonl
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+CASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")  # what analyzers.ids makes; nothing that walks a path
+log = logging.getLogger(__name__)
 QUIET_GAP_SECONDS = 1800  # a pause this long in the timeline gets a visible "… later" marker
 
 
@@ -126,12 +130,26 @@ def redaction_note(manifest: dict) -> str:
             "names are kept; secrets are always masked")
 
 
+def _with_safe_pages(cases: list[dict]) -> list[dict]:
+    """Each case's page is reports/cases/<case id>.html, worked out from its id: `report --from` reads
+    cases.jsonl back, and a `report.path` in it ("../PWNED.html") is never trusted. A case whose id could
+    name a path anywhere else is left out, and said so."""
+    safe = []
+    for case in cases:
+        cid = str(case["case"]["id"])
+        if not CASE_ID.fullmatch(cid):
+            log.warning("case id %r is not one chatforensics makes; no page written for it", cid[:80])
+            continue
+        safe.append({**case, "report": {**case.get("report", {}), "path": f"reports/cases/{cid}.html"}})
+    return safe
+
+
 def render_reports(out_dir: str | Path, manifest: dict | None = None, pdf: bool = False) -> dict:
     """Write reports/index.html and one page per case (and a PDF of each with pdf=True); return their paths."""
     out = Path(out_dir)
     manifest = manifest or {}
     hits = read_jsonl(out / "hits.jsonl")
-    cases = sorted(read_jsonl(out / "cases.jsonl"),
+    cases = sorted(_with_safe_pages(read_jsonl(out / "cases.jsonl")),
                    key=lambda c: (SEVERITY_ORDER[c["severity"]], -c["score"], c["case"]["id"]))
     hits_by_case: dict[str, list[dict]] = {}
     for hit in hits:

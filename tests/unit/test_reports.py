@@ -326,3 +326,18 @@ def test_report_from_rerenders_without_the_scan_or_its_manifest(redacted, tmp_pa
     assert text_of(page.select_one("#header dd.redaction")).startswith("unknown")
     assert cli(["report", "--from", str(tmp_path / "missing")]) == 2
     assert "no cases.jsonl" in capsys.readouterr().err
+
+
+def test_report_from_a_tampered_folder_writes_pages_only_where_case_ids_say(redacted, tmp_path):
+    """`report --from` reads cases.jsonl back: a crafted report.path ("../PWNED.html") is ignored, the page
+    goes to reports/cases/<case id>.html, and a case whose id would walk a path gets no page at all."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "hits.jsonl").write_text((redacted / "hits.jsonl").read_text())
+    cases = [json.loads(line) for line in (redacted / "cases.jsonl").read_text().splitlines()]
+    cases[0]["report"]["path"] = "../PWNED.html"
+    evil = {**cases[-1], "case": {"id": "../../EVIL"}}
+    (folder / "cases.jsonl").write_text("".join(json.dumps(c) + "\n" for c in [*cases, evil]))
+    assert cli(["report", "--from", str(folder)]) == 0
+    assert not (tmp_path / "PWNED.html").exists() and not list(tmp_path.rglob("EVIL*"))
+    assert (folder / "reports" / "cases" / f"{cases[0]['case']['id']}.html").is_file()
