@@ -160,6 +160,9 @@ class Archive:
                 if full.is_symlink():
                     self._refuse(rel, "symbolic link not followed (it may point outside the export)")
                     continue
+                if not full.is_file():  # reading a FIFO waits forever, a device never ends
+                    self._refuse(rel, "not a regular file (a FIFO, socket or device)")
+                    continue
                 size = full.stat().st_size
                 if size > self.limits.max_member_bytes:
                     self._refuse(rel, f"size {size} exceeds the per-member cap")

@@ -1,6 +1,7 @@
 """Hostile exports: climbing names, zip bombs, nested ZIPs, bad bytes, and fuzzed member contents."""
 
 import io
+import os
 import struct
 import time
 import zipfile
@@ -132,6 +133,16 @@ def test_symlinks_in_a_folder_are_refused(tmp_path):
     (tmp_path / "export" / "link.txt").symlink_to("/etc/hostname")
     archive = Archive(tmp_path / "export")
     assert list(archive.members()) == ["_chat.txt"] and archive.refused[0][0] == "link.txt"
+
+
+def test_special_files_in_a_folder_are_refused_not_read(tmp_path):
+    """A FIFO would hang the run (reading it waits for a writer); it is reported, the rest is read."""
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "_chat.txt").write_bytes(CHAT)
+    os.mkfifo(tmp_path / "export" / "pipe.txt")
+    archive = Archive(tmp_path / "export")
+    assert list(archive.members()) == ["_chat.txt"]
+    assert archive.refused == [("pipe.txt", "not a regular file (a FIFO, socket or device)")]
 
 
 SAMPLES = {
