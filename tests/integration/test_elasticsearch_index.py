@@ -175,6 +175,19 @@ def test_a_rejected_document_is_a_dead_letter_and_nothing_else_is_lost(es_config
     assert ids(config.client(), config.alias("hits")) == ["h-ok1", "h-ok2"]
 
 
+def test_a_keyword_longer_than_lucene_takes_is_kept_out_of_the_terms_not_the_index(es_config):
+    """A 40,000-character attachment name is more than one Lucene term can hold: the hit is indexed and
+    found by its text; only that keyword is left unindexed (ignore_above), not the evidence."""
+    config = sub_config(es_config, "long-keyword")
+    es_sink.setup(config)
+    long_name = "x" * 40_000 + ".png"
+    docs = [hit_doc("long", "脱敏", attachments=[{"name": long_name, "type": "image/png", "size": 1}])]
+    with TestPipeline() as p:
+        dead = p | beam.Create(docs) | es_sink.WriteToElasticsearch(config, "hits", lambda d: d["hit"]["id"])
+        assert_that(dead, equal_to([]))
+    assert ids(config.client(), config.alias("hits")) == ["h-long"]
+
+
 def test_the_cli_reports_a_rejection_and_exits_non_zero(tmp_path, es_config, monkeypatch):
     """One hit is made to violate the strict mapping on its way into the sink."""
     config = sub_config(es_config, "cli-reject")
