@@ -347,14 +347,12 @@ class Linker:
         change while one message is linked, so each word's idf and this message's own sum are worked
         out once for all the messages it is compared with (the linker's hottest loop)."""
         idf = _Idf(self.df, n_docs)
-        own: list[float] = []
-
         # fsum: a set's order changes with each process's string hashing; an exactly rounded sum does not.
+        own = math.fsum(map(idf.__getitem__, words))
+
         def similarity(other: frozenset, shared: frozenset) -> float:
-            if not own:
-                own.append(math.fsum(map(idf.__getitem__, words)))
             num = math.fsum(map(idf.__getitem__, shared))
-            den = math.sqrt(own[0] * math.fsum(map(idf.__getitem__, other)))
+            den = math.sqrt(own * math.fsum(map(idf.__getitem__, other)))
             return num / den if den else 0.0
 
         return similarity
