@@ -332,3 +332,17 @@ def test_the_gate_is_closed_for_plain_chat_and_open_for_every_entity_shape(finde
     gate = finder._gates["en"]
     assert not gate.open("has anyone compared ChatGPT with our internal search? lunch at 12")
     assert all(gate.open(t) for t in GATE_TEXTS[1:])
+
+
+def test_the_phone_gate_floor_is_the_shortest_valid_number_phonenumbers_knows():
+    """PHONE_MIN_DIGITS is a constant (loading every region's metadata at import costs start-up); a
+    phonenumbers update that knows a shorter valid number must lower it, or the gate would skip real ones."""
+    from phonenumbers import PhoneMetadata
+    from phonenumbers.phonenumberutil import COUNTRY_CODES_FOR_NON_GEO_REGIONS, SUPPORTED_REGIONS
+
+    from analyzers.entities import PHONE_MIN_DIGITS
+
+    metadata = [PhoneMetadata.metadata_for_region(r) for r in SUPPORTED_REGIONS] + [
+        PhoneMetadata.metadata_for_nongeo_region(cc) for cc in COUNTRY_CODES_FOR_NON_GEO_REGIONS]
+    shortest = min(n for md in metadata for n in md.general_desc.possible_length if n > 0)
+    assert shortest == PHONE_MIN_DIGITS
