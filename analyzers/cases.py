@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from analyzers.episodes import words_of
 from analyzers.ids import case_id, hit_id, stable_id
 from analyzers.rules import HIDING
 from analyzers.scoring import (
@@ -70,7 +71,14 @@ def signal_of(candidate: dict, refers: re.Pattern | None = None) -> Signal:
         part=episode.get("part"),
         position=doc["message"].get("position"),
         refers=bool(refers and refers.search(doc["message"].get("text") or "")),
+        says=_words_beyond(doc["message"].get("text") or "", candidate["matches"]),
     )
+
+
+def _words_beyond(text: str, matches: list[dict]) -> int:
+    """How much a message says besides its matched words: content words, or Chinese character pairs."""
+    matched = frozenset().union(*(words_of(m["term"]) for m in matches)) if matches else frozenset()
+    return len(words_of(text) - matched)
 
 
 def detect_conversation(

@@ -16,7 +16,8 @@ Cues, roughly strongest first:
 * plain adjacency, worth only as much as the channel is quiet: when one exchange is going on,
   the previous message is probably the one answered; with five at once it is a guess.
 Distance is counted in messages, not only in minutes, so "close" means the same thing in a
-quiet and in a busy channel.
+quiet and in a busy channel; and in the timeline the message was read in: a thread's replies sit in
+their thread, not between two messages of the channel (Slack, Teams and Mattermost show them apart).
 
 The linker is streaming and bounded: it keeps the last few dozen messages and a bounded
 index of thread roots, and decides each message as it arrives. Each message gets one
@@ -106,6 +107,7 @@ class _Node:
     turn: Turn
     link: Link
     index: int  # count of user messages before it
+    main: int  # count of the channel's own user messages (thread replies left out) before it; -1 for a reply
     words: frozenset
     addressees: frozenset
 
@@ -185,6 +187,7 @@ class Linker:
         self.w, self.limits = weights, limits
         self.position = 0
         self.users_seen = 0
+        self.main_seen = 0  # user messages in the channel's own timeline, not in a thread
         self.recent: deque[_Node] = deque(maxlen=limits.lookback)
         self.index: OrderedDict[str, tuple[str, str]] = OrderedDict()  # message id -> (episode, part)
         self.thread_last: OrderedDict[str, tuple[str, str]] = OrderedDict()  # thread -> (last id, episode)
@@ -218,12 +221,14 @@ class Linker:
             link = Link(position, turn.id, None, "start", part=turn.id)
         else:
             link = Link(position, self._episode_of(parent), parent, cue, sure, part if sure else turn.id)
-        node = _Node(turn, link, self.users_seen, words, addressees)
+        in_thread = bool(turn.thread and turn.thread != turn.id)
+        node = _Node(turn, link, self.users_seen, -1 if in_thread else self.main_seen, words, addressees)
         if link.cue in EXPLICIT and (p := self._recent_node(link.parent)) is not None \
                 and p.turn.author != turn.author:
             # only pairs the platform or a name put together: guessed links must not breed more guesses
             self.pairs[frozenset((p.turn.author, turn.author))] = self.users_seen
         self.users_seen += 1
+        self.main_seen += not in_thread
         self.recent.append(node)
         self.df.update(words)
         self._remember(turn, link)
@@ -266,10 +271,11 @@ class Linker:
         if not self.recent:
             return None, "", False, ""
         w, limits = self.w, self.limits
-        latest_by: dict[str, _Node] = {}
+        latest_by: dict[str, _Node] = {}  # each person's latest message: in the channel's timeline ...
+        latest_reply_by: dict[str, _Node] = {}  # ... and in a thread
         anchored_by: dict[str, _Node] = {}  # each person's latest message that is not a mere guess
         for node in self.recent:
-            latest_by[node.turn.author] = node
+            (latest_by if node.main >= 0 else latest_reply_by)[node.turn.author] = node
             if node.link.sure or node.link.parent is None:
                 anchored_by[node.turn.author] = node
         # How many exchanges run at once: the other people among the last few messages, a couple per
@@ -280,15 +286,16 @@ class Linker:
         busy = max(1.0, min(len(lately) / limits.people_per_exchange, pace / limits.exchange_pace))
         similarity = self._similarity_to(words, max(1, self.users_seen))
         called = _called(turn)
-        best, best_cue, best_score = None, "", w.threshold
-        newest = self.recent[-1].index
+        best, best_cue, best_score, best_between = None, "", w.threshold, 0
+        newest, newest_main = self.recent[-1].index, self.main_seen - 1
         for node in reversed(self.recent):
             gap = turn.when - node.turn.when
             if gap > limits.words_gap:
                 break
-            between = newest - node.index
+            in_thread = node.main < 0
+            between = newest - node.index if in_thread else newest_main - node.main
             author = node.turn.author
-            is_latest = latest_by.get(author) is node
+            is_latest = (latest_reply_by if in_thread else latest_by).get(author) is node
             cues: list[tuple[float, str]] = []
             if gap > limits.max_gap:
                 if between > limits.words_quiet:
@@ -299,7 +306,13 @@ class Linker:
                         > best_score:
                     best, best_score, best_cue = node, score, "words"
                 continue
-            if author == turn.author:
+            if in_thread:
+                # A channel message answers a thread reply only by naming its author (or being named by it).
+                if author != turn.author and is_latest and author in addressees:
+                    cues.append((w.addresses, "addresses"))
+                if author != turn.author and (turn.author in node.addressees or called & node.addressees):
+                    cues.append((w.addressed / (1 + 0.15 * between), "addressed"))
+            elif author == turn.author:
                 if is_latest:
                     cues.append((w.same_author, "same-author"))
             else:
@@ -316,7 +329,7 @@ class Linker:
                     cues.append((w.partners, "partners"))
                 if undirected and between == 0 and gap <= limits.adjacent_gap:
                     cues.append((w.adjacent / busy, "adjacent"))
-            if words and node.words:
+            if words and node.words and not in_thread:
                 shared = words & node.words
                 if shared:
                     sim = similarity(node.words, shared)
@@ -326,15 +339,15 @@ class Linker:
                 continue
             score = sum(c for c, _ in cues) - w.distance * math.log1p(between) - w.minutes * gap / 60
             if score > best_score:
-                best, best_score = node, score
+                best, best_score, best_between = node, score, between
                 best_cue = max(cues)[1]
         if best is None:
             return None, "", False, ""
         # A person going straight on (the next message or two, within a couple of minutes) is trusted too.
-        own = best.turn.author == turn.author and newest - best.index <= limits.own_reach \
+        own = best.turn.author == turn.author and best_between <= limits.own_reach \
             and turn.when - best.turn.when <= limits.own_gap
         # Someone who named me long ago is a weaker reason than someone who just did.
-        stated = best_cue in EXPLICIT and (best_cue != "addressed" or newest - best.index <= limits.addressed_reach)
+        stated = best_cue in EXPLICIT and (best_cue != "addressed" or best_between <= limits.addressed_reach)
         quiet = busy <= limits.quiet and pace <= limits.quiet_pace
         sure = stated or quiet or own
         # Naming someone answers their latest message; if that one was side talk the linker only guessed

@@ -89,6 +89,7 @@ class Signal:
     part: str | None = None  # the part of the episode held together by such links
     position: int | None = None  # ordinal of the message in its conversation
     refers: bool = False  # it points back at something said before ("scrub it first", 那批)
+    says: int = 0  # content words (Chinese character pairs) it says besides its matched words
 
 
 @dataclass
@@ -248,7 +249,8 @@ def _ties_hiding_to_subject(part: list[Signal], profile: Profile) -> bool:
     said = {m["rule"] for s in part for m in s.matches}
     best = {rule: profile[rule] for rule in said}
     promoted = _aimed_at_origin(part, best) | _said_with_subject(part, best)
-    hiding = {m["rule"] for s in part if not _innocent_without_subject(s, best) for m in s.matches}
+    hiding = {m["rule"] for s in part if not _innocent_without_subject(s, best)
+              and not _secrecy_about_something_else(s, best) for m in s.matches}
     strong = {rule: best[rule] for rule in said if (not best[rule].weak or rule in promoted)
               and (best[rule].category not in HIDING or rule in hiding)}
     return _names_the_subject(strong) and (
@@ -308,6 +310,20 @@ def _innocent_without_subject(s: Signal, best: Profile) -> bool:
     return _explains_itself(s, best) and not any(_is_subject(m["rule"], best) for m in s.matches)
 
 
+SAYS_ITS_OWN = 3  # content words beside its secrecy words for a message to be about what it says itself
+
+
+def _secrecy_about_something_else(s: Signal, best: Profile) -> bool:
+    """Secrecy is about what it is said of: "off the record: the new chairs are amazing" keeps its own news
+    quiet and does not take a vendor named elsewhere in the exchange as its object. Secrecy that says
+    nothing of its own or points back ("keep this between the three of us") is about what it answers."""
+    rules = [m["rule"] for m in s.matches]
+    hiding = [r for r in rules if best[r].category in HIDING]
+    if not hiding or any(best[r].category != "SECRECY" for r in hiding) or any(_is_subject(r, best) for r in rules):
+        return False
+    return not s.refers and s.says >= SAYS_ITS_OWN
+
+
 def _everyday_hiding(s: Signal, best: Profile) -> set[str]:
     """The everyday hiding words of a message, unless the message says itself why they are innocent:
     "调用豆包接口前一定要先做 PII 脱敏" is masking personal data, not hiding the vendor."""
@@ -325,8 +341,10 @@ def _hidden_from_scrutiny(window: list[Signal], best: Profile) -> bool:
 
 def _aware(window: list[Signal], best: Profile, kind: str | None = None) -> bool:
     """The exchange knows a rule or a check is there (of one rule family, if `kind`), said as a worry, not
-    as the check passed: "legal confirmed, it's in the DPA annex" is compliance done, not evaded."""
-    return any(best[m["rule"]].category == "POLICY_AWARENESS" and (kind is None or family(m["rule"]) == kind)
+    as the check passed: "legal confirmed, it's in the DPA annex" is compliance done, not evaded. A quota
+    (a weak rule) is everyday work, not a rule known to be broken."""
+    return any(best[m["rule"]].category == "POLICY_AWARENESS" and not best[m["rule"]].weak
+               and (kind is None or family(m["rule"]) == kind)
                for s in window if not _explains_itself(s, best)
                for m in s.matches)
 

@@ -244,3 +244,16 @@ def test_a_stream_of_many_conversations_holds_a_bounded_number_of_linkers():
                  for i, c in enumerate(["t1", "t2", "t3", "t4", "t5", "t1", "t2", "t1"])]
     assert len(stream.linkers) == 3
     assert positions == [0, 0, 0, 0, 0, 1, 1, 2]
+
+
+def test_thread_replies_do_not_stand_between_two_channel_messages():
+    """A thread's replies are read in their thread (Slack, Teams, Mattermost show them apart): bo answering
+    ana in the channel answers her message even when a reply in someone else's thread came in between."""
+    linked = dict((turn.id, link) for turn, link in link_all(
+        ("x", "cy", 0, "standup notes are up", "x"),
+        ("1", "ana", 40, "the judge eval now runs nightly"),
+        ("r", "cy", 50, "added the action items", "x"),
+        ("2", "bo", 70, "nice, which config?"),
+    ))
+    assert linked["2"].parent == "1" and linked["2"].cue == "adjacent"
+    assert linked["r"].parent == "x" and linked["r"].cue == "thread"

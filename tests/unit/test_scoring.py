@@ -275,3 +275,36 @@ def test_hiding_a_message_explains_itself_does_not_borrow_a_vendor_named_elsewhe
     assert not assess([vendor, scrub]).gated
     scrub.matches.append({**scrub.matches[0], "rule": "api.vendor", "category": "THIRD_PARTY_API"})
     assert assess([vendor, scrub]).gated
+
+
+def test_secrecy_about_its_own_news_does_not_borrow_a_vendor_named_elsewhere():
+    """"off the record: the new chairs are amazing" answered in an exchange where someone named GPT-4o keeps
+    its own news quiet; "keep this between the three of us" points back at what it answers, and "off the
+    record" with nothing else said is about what it answers too: both tie secrecy to the vendor."""
+    def exchange(says: int, refers: bool) -> list[Signal]:
+        vendor = ruled("1", "a", 0, "api.vendor", "THIRD_PARTY_API")
+        quiet = ruled("2", "b", 5, "secrecy.offline", "SECRECY", parent="1")
+        quiet.says, quiet.refers = says, refers
+        return [vendor, quiet]
+
+    assert not assess(exchange(says=4, refers=False)).gated
+    assert assess(exchange(says=4, refers=True)).gated
+    assert assess(exchange(says=0, refers=False)).gated
+
+
+def test_secrecy_beside_other_hiding_still_counts():
+    """Its own words do not excuse secrecy said together with other hiding in the same message."""
+    vendor = ruled("1", "a", 0, "api.vendor", "THIRD_PARTY_API")
+    quiet = ruled("2", "b", 5, "secrecy.offline", "SECRECY", parent="1")
+    quiet.matches.append({**quiet.matches[0], "rule": "conceal.scrub", "category": "CONCEALMENT"})
+    quiet.says = 6
+    assert assess([vendor, quiet]).gated
+
+
+def test_a_quota_is_no_awareness_of_breaking_a_rule():
+    """Everyday hiding words corroborate each other only in an exchange that knows a rule is there; "we hit the
+    quota again" (a weak rule) is ordinary work."""
+    signals = corroborating("2")
+    weak = {"secrecy.weak", "conceal.erase_weak", "policy.r", "policy.r2"}
+    assert assess(signals, weak={"secrecy.weak", "conceal.erase_weak"}).gated
+    assert not assess(signals, weak=weak).gated
