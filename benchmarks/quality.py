@@ -6,10 +6,10 @@
   has a medium or high hit", beside a keyword-OR baseline. devset, devset2, devset3, devset4 are
   development sets; holdout and blind2 were written by people who never read the rules and are never
   tuned on.
-* busy workspaces (seeded generators in tests/fixtures/busy, busy_c and busy_blind): planted concealment
+* busy workspaces (seeded generators in tests/fixtures/busy, busy_c, busy_blind and busy_blind3): planted concealment
   conversations caught (any of their messages medium/high), medium/high cases and hits outside them,
   at several shares of ordinary messages using the rules' vocabulary. `busy` and `busy_c` are tuned on;
-  `busy_blind` is the blind check.
+  `busy_blind` is the blind check; `busy_blind3` was blind at its first run, then its false alarms were read.
 * the episode step on real #ubuntu IRC gold (needs ../shared/realdata), beside the paper's figures.
 """
 
@@ -27,7 +27,7 @@ from pipelines.evaluate import evaluate, evaluate_planted
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 CONVERSATION_SETS = ("devset", "devset2", "devset3", "devset4", "holdout", "blind2")
-BUSY = (("busy", "tuned on"), ("busy_c", "tuned on"), ("busy_blind", "blind"))
+BUSY = (("busy", "tuned on"), ("busy_c", "tuned on"), ("busy_blind", "blind"), ("busy_blind3", "blind, then read"))
 DENSITIES = (0.01, 0.10, 0.25, 0.40)
 
 
