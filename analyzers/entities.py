@@ -37,7 +37,6 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from analyzers.nlp import english
-from analyzers.normalize import pieces
 from analyzers.recognizers import REGISTRY, build_recognizers
 from analyzers.recognizers._base import PII, SECRET  # noqa: F401 (PII: re-exported for screening)
 from analyzers.secret_gate import find_secrets
@@ -138,6 +137,48 @@ class FastLemmaContextAwareEnhancer(LemmaContextAwareEnhancer):
             )
         return i
 
+    def _extract_surrounding_words(self, nlp_artifacts, word: str, start: int) -> list[str]:
+        """The stock walk goes token by token from the entity until it has collected n keywords: through a
+        long run of non-keywords (Chinese characters, "1.1.1..." dots) it walks the whole text for every
+        entity, 112 s for one 40 KB message. The keyword positions are listed once per text and the n
+        nearest on each side found by bisection: the same words, whatever lies between them."""
+        if not nlp_artifacts.tokens:
+            return [""]
+        index = self._find_index_of_match_token(word, start, nlp_artifacts.tokens, nlp_artifacts.tokens_indices)
+        lemmas, at = nlp_artifacts.lemmas, keyword_positions(nlp_artifacts)
+        before = bisect.bisect_right(at, index)  # keywords at or before the entity's token: at[:before]
+        after = bisect.bisect_left(at, index)  # at or after it: at[after:]
+        chosen = at[max(0, before - self.context_prefix_count - 1):before] + \
+            at[after:after + self.context_suffix_count + 1]
+        return list({lemmas[i].lower() for i in chosen})
+
+
+def keyword_positions(artifacts) -> list[int]:
+    """Token indices whose lemma is one of the text's keywords, as Presidio's walk tests them; listed once."""
+    positions = getattr(artifacts, "keyword_positions", None)
+    if positions is None:
+        keywords = artifacts.keywords
+        positions = [i for i, lemma in enumerate(artifacts.lemmas) if lemma.lower() in keywords]
+        artifacts.keyword_positions = positions
+    return positions
+
+
+# Presidio is given text in overlapping windows: no recognizer (a regex that backtracks, phonenumbers'
+# matcher, the context step) ever sees more than WINDOW characters, so its cost grows with the text, not
+# with its square. Personal data is short (an e-mail address is at most 254 characters, an IBAN 42 with
+# spaces), so anything shorter than OVERLAP lies whole inside one window; secrets are also found by their
+# shape on the whole text (analyzers/secret_gate.py), so a PEM block longer than a window is still masked.
+WINDOW = 4_000
+OVERLAP = 500
+
+
+def windows(text: str, size: int = WINDOW, overlap: int = OVERLAP) -> list[tuple[int, str]]:
+    """(offset, window) of `text`: windows of `size` characters, each starting `size - overlap` after the last."""
+    if len(text) <= size:
+        return [(0, text)]
+    step = size - overlap
+    return [(at, text[at:at + size]) for at in range(0, len(text) - overlap, step)]
+
 
 PHONE_MIN_DIGITS = 4  # the shortest valid national number of any region phonenumbers knows (AT, DE, NU ...)
 _DIGIT = regex.compile(r"\d")
@@ -194,7 +235,10 @@ class _LazyArtifacts:
 
 
 def _resolve_overlaps(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Greedy, deterministic overlap removal: highest score, then longest, then specific type.
+    """Greedy, deterministic overlap removal: secrets first, then highest score, then longest, then specific type.
+
+    A secret always wins: a Slack token whose digits pass the card check is a token, not a card, and
+    masking only its "card" would leave the rest of it readable (or all of it, where cards are not masked).
 
     Kept spans are disjoint and kept sorted, so each candidate only needs checking against
     its two neighbours (O(n log n) overall; pasted logs can carry thousands of hits).
@@ -202,6 +246,7 @@ def _resolve_overlaps(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ranked = sorted(
         found,
         key=lambda e: (
+            e["kind"] != SECRET,
             -e["score"],
             -(e["end"] - e["start"]),
             e["type"] in _CATCH_ALL_TYPES,
@@ -271,25 +316,32 @@ class EntityFinder:
             return []
         language = self.resolve_language(language)
         gate = self._gates[language]
-        found = [
-            {
-                "type": r.entity_type,
-                "kind": ENTITY_KINDS[r.entity_type],
-                "score": round(float(r.score), 3),
-                "start": at + int(r.start),
-                "end": at + int(r.end),
-            }
-            for at, piece in pieces(text)
-            if gate.open(piece)
+        best: dict[tuple[str, int, int], dict[str, Any]] = {}
+        for at, piece in windows(text):
+            if not gate.open(piece):
+                continue
+            cut_left, cut_right = at > 0, at + len(piece) < len(text)
             for r in self.analyzer.analyze(
                 text=piece, language=language, score_threshold=self.score_threshold,
                 nlp_artifacts=_LazyArtifacts(self.nlp_engine, piece, language),
-            )
-        ]
-        # Whatever Presidio pruned as a placeholder still has a secret's shape: it is masked all the same.
+            ):
+                # A finding that touches a cut may be the stump of a longer one; the neighbouring window
+                # holds it whole (every finding shorter than the overlap lies inside one window).
+                if (cut_left and r.start == 0) or (cut_right and r.end == len(piece)):
+                    continue
+                ent = {"type": r.entity_type, "kind": ENTITY_KINDS[r.entity_type], "score": round(float(r.score), 3),
+                       "start": at + int(r.start), "end": at + int(r.end)}
+                key = (ent["type"], ent["start"], ent["end"])
+                if key not in best or best[key]["score"] < ent["score"]:  # seen by two windows: its best context
+                    best[key] = ent
+        found = list(best.values())
+        # Whatever Presidio pruned as a placeholder, or saw only in part (a key block longer than a window),
+        # still has a secret's shape: it is masked all the same, whole, and a secret outranks the personal
+        # data its digits may look like.
+        secrets = [f for f in found if f["kind"] == SECRET]
         found += [{"type": kind, "kind": SECRET, "score": 1.0, "start": start, "end": end}
                   for kind, start, end in find_secrets(text)
-                  if not any(f["start"] < end and start < f["end"] for f in found)]
+                  if not any(f["start"] <= start and end <= f["end"] for f in secrets)]
         return _resolve_overlaps(found)
 
 

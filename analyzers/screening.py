@@ -12,19 +12,18 @@ on, and every span refers to the text as it leaves.
 from __future__ import annotations
 
 import bisect
-import hashlib
 from collections.abc import Collection
 
-from analyzers.entities import ENTITY_KINDS, PII, SECRET, EntityFinder, redact
+from analyzers.entities import ENTITY_KINDS, PII, SECRET, EntityFinder
 from analyzers.matcher import Matcher
 from analyzers.prefilter import SCORING
 from analyzers.rules import RuleSet
+from analyzers.secret_gate import MaskingGate
 
 IGNORED_KINDS = ("system", "bot")  # noise is kept in the data, never a signal
 CONTEXT_RADIUS = 2
 PII_TYPES = tuple(t for t, kind in ENTITY_KINDS.items() if kind == PII)
 SECRET_TYPES = tuple(t for t, kind in ENTITY_KINDS.items() if kind == SECRET)
-MASK = "masked"  # the kind `redact` is told to mask: types are chosen here, not by their kind
 SUBJECT_BREAK = "\n\n"  # between a mail's subject and its text, where both are read as one
 
 
@@ -101,7 +100,8 @@ class Screener:
         self.finder = finder if finder is not None else EntityFinder()
         pii = PII_TYPES if redact_pii is True else tuple(redact_pii or ())
         self.mask_types = frozenset(SECRET_TYPES + pii)
-        self._identities: dict[str, str] = {}  # author ids/names and conversation names, masked once
+        # The one masking gate: texts with their spans here; every other field of what leaves by `labels`.
+        self.gate = MaskingGate(self.finder, self.mask_types)
 
     def _scores(self, matches) -> bool:
         return any(m.category in SCORING for m in matches)
@@ -154,9 +154,7 @@ class Screener:
             if message["message"].get("subject"):  # a mail's subject leaves as masked as its text
                 cleaned_message["subject"] = subject or self._clean(message["message"]["subject"],
                                                                     message["message"]["language"])[0]
-            candidate = {**message, "message": cleaned_message,
-                         "author": self._author(message["author"]),
-                         "conversation": self._conversation(message["conversation"])}
+            candidate = self.gate.labels({**message, "message": cleaned_message})
             out.append({
                 "doc": candidate,
                 "matches": _placed(matches, msg_id, len(subject)),
@@ -174,51 +172,24 @@ class Screener:
         if "subject" in bare:
             bare["subject"] = ""
         return {
-            "doc": {**message, "message": bare,
-                    "author": self._author(message["author"]),
-                    "conversation": self._conversation(message["conversation"])},
+            "doc": self.gate.labels({**message, "message": bare}),
             "matches": _placed(legit, msg_id, subject_length),
             "entities": [],
             "context": [],
         }
 
     def _clean(self, text: str, language: str) -> tuple[str, list[dict]]:
-        found = [{**e, "kind": MASK} if e["type"] in self.mask_types else e
-                 for e in self.finder.find(text, language)]
-        text, spans = redact(text, found, (MASK,))
-        return text, [{**e, "kind": ENTITY_KINDS[e["type"]]} for e in spans]
+        return self.gate.text(text, language)
 
     def _clean_edits(self, message: dict) -> list[dict]:
         """Earlier versions of a message are as sensitive as its text."""
         return [{**edit, "text": self._clean(edit["text"], message["language"])[0]} if edit.get("text") else edit
                 for edit in message["edits"]]
 
-    def _identity(self, value):
-        """A name or id as it may leave the pipeline: some exports use an e-mail address or a phone
-        number as the author's id or name (mail, Google Chat, unsaved WhatsApp contacts)."""
-        if not isinstance(value, str) or not value:
-            return value
-        if value not in self._identities:
-            masked = self._clean(value, "en")[0]
-            # A short hash keeps two masked people apart without saying who they are.
-            digest = hashlib.sha256(value.encode()).hexdigest()[:8]
-            self._identities[value] = masked if masked == value else f"{masked}#{digest}"
-        return self._identities[value]
-
-    def _author(self, author: dict) -> dict:
-        """Names stay (who said what is the evidence); e-mail addresses and phone numbers in them do not."""
-        masked = {**author, "id": self._identity(author.get("id")), "name": self._identity(author.get("name"))}
-        if author.get("email") and "EMAIL_ADDRESS" in self.mask_types:
-            masked["email"] = "<EMAIL_ADDRESS>"
-        return masked
-
-    def _conversation(self, conversation: dict) -> dict:
-        return {**conversation, "name": self._identity(conversation.get("name"))}
-
     def _context(self, message: dict, text: str | None) -> dict:
         item = {
-            "id": message["message"]["id"],
-            "author": self._identity(message["author"]["name"]),
+            "id": self.gate.label(message["message"]["id"]),
+            "author": self.gate.label(message["author"]["name"]),
             "time": message["@timestamp"],
             "kind": message["message"]["kind"],
             "text": message["message"]["text"] if text is None else text,

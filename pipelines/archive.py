@@ -152,6 +152,11 @@ class Archive:
         root = Path(self.location)
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in [d for d in dirnames if Path(dirpath, d).is_symlink()]:
+                # os.walk lists a linked folder but never enters it: a channel would vanish unreported.
+                dirnames.remove(name)
+                self._refuse(Path(dirpath, name).relative_to(root).as_posix(),
+                             "symbolic link to a folder not followed (it may point outside the export)")
             for name in sorted(filenames):
                 full = Path(dirpath, name)
                 rel = full.relative_to(root).as_posix()

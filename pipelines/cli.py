@@ -108,11 +108,18 @@ def _guard(call) -> int:
     from pipelines.kibana import KibanaError
     from pipelines.pdf import PdfUnavailable
     from pipelines.scan import UsageError
-    from pipelines.sinks.elasticsearch import MigrationError, error_reason, untrusted_certificate
+    from pipelines.sinks.elasticsearch import (
+        ElasticsearchProblem,
+        MigrationError,
+        SettingError,
+        error_reason,
+        untrusted_certificate,
+    )
 
     try:
         return call()
-    except (ArchiveError, UnknownFormat, RuleError, UsageError, KibanaError, MigrationError, PdfUnavailable) as exc:
+    except (ArchiveError, UnknownFormat, RuleError, UsageError, KibanaError, MigrationError, PdfUnavailable,
+            ElasticsearchProblem, SettingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ConnectionError as exc:
@@ -133,21 +140,21 @@ def _es(args) -> int:
 
     config = es_sink.EsConfig.from_env(args.es_url, args.es_prefix)
     if args.es_command == "migrate":
-        print(json.dumps({"migrated": es_sink.migrate(config)}, indent=2))
+        print(json.dumps({"migrated": es_sink.explained(config, lambda: es_sink.migrate(config))}, indent=2))
         return 0
-    backing = es_sink.setup(config)
+    backing = es_sink.explained(config, lambda: es_sink.setup(config))
     print(json.dumps({"aliases": {config.alias(k): v for k, v in backing.items()}}, indent=2))
     return 0
 
 
 def _kibana_install(args) -> int:
     from pipelines.kibana import KibanaConfig, choose_time_range, install, saved_objects
-    from pipelines.sinks.elasticsearch import EsConfig
+    from pipelines.sinks.elasticsearch import EsConfig, explained
 
     kibana = KibanaConfig.from_env(args.kibana_url)  # first: a missing Kibana URL needs no Elasticsearch
     es_config = EsConfig.from_env(args.es_url, args.es_prefix)
     prefix = es_config.prefix
-    time, source = choose_time_range(es_config, args.time_from, args.time_to)
+    time, source = explained(es_config, lambda: choose_time_range(es_config, args.time_from, args.time_to))
     objects = saved_objects(prefix, time, args.reports_url)
     answer = install(kibana, objects, args.space)
     where = f" in space {args.space}" if args.space else ""
@@ -171,7 +178,7 @@ def _rules_check(rules_dir: str | None, backgrounds: list[str]) -> int:
 
 
 def _report(source: str, pdf: bool) -> int:
-    from pipelines.reports import render_reports
+    from pipelines.reports import remove_stale_reports, render_reports, report_files
     from pipelines.scan import UsageError
 
     folder = Path(source)
@@ -179,6 +186,17 @@ def _report(source: str, pdf: bool) -> int:
         raise UsageError(f"{folder} holds no cases.jsonl: pass the --out folder of a `chatforensics run`")
     manifest_path = folder / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
+    if isinstance(manifest, dict):
+        # Like a run: remove only pages the manifest lists and this rendering does not write, then list what
+        # it writes (PDFs included), so the next run knows them as its own.
+        # (PDFs of cases still there stay: they print the same evidence.)
+        previous = [p for p in manifest.get("outputs") or [] if isinstance(p, str)]
+        current = report_files(folder, pdf)
+        kept = [p for p in previous if not p.startswith("reports/")
+                or (p.endswith(".pdf") and p.removesuffix(".pdf") + ".html" in current)]
+        remove_stale_reports(folder, previous, [*current, *kept])
+        manifest["outputs"] = sorted({*current, *kept})
+        manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True))
     paths = render_reports(folder, manifest, pdf=pdf)
     print(f"{len(paths['cases'])} case report(s), {len(paths['pdfs'])} PDF(s); index: {paths['index']}")
     return 0

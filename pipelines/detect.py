@@ -21,6 +21,7 @@ from analyzers.episodes import Disentangler
 from analyzers.rules import RuleSet, load_ruleset
 from analyzers.scoring import profile_of
 from analyzers.screening import Screener
+from analyzers.secret_gate import MaskingGate, mask_secrets, masked
 from pipelines.archive import Archive, HashingReader
 from pipelines.ingest.base import DeadLetter, Merged, Reader
 from pipelines.progress import Tally
@@ -91,7 +92,7 @@ class _ReadStream(beam.DoFn):
                 hashing.drain()
                 hashed = True
         except Exception as exc:  # noqa: BLE001 - a broken or hostile file must not stop the run
-            log.warning("%s: %s", member, exc)
+            log.warning("%s: %s", mask_secrets(member), mask_secrets(str(exc)))
             stats["records"] += 1
             stats["malformed"] += 1
             yield beam.pvalue.TaggedOutput(ERRORS, DeadLetter(
@@ -170,6 +171,35 @@ class _Screen(beam.DoFn):
         for candidate in candidates:
             by_conversation.setdefault(conversation_key(candidate["doc"]), []).append(candidate)
         yield from by_conversation.items()
+
+
+def masking_gate(rules_dir: str | None, redact) -> MaskingGate:
+    """The run's masking gate (the Screener's, shared by the process), for documents that never met the
+    Screener: dead letters and the run record."""
+    return _screener(rules_dir, redact).gate
+
+
+class _MaskDocument(beam.DoFn):
+    def __init__(self, rules_dir: str | None, redact):
+        self.rules_dir, self.redact = rules_dir, redact
+
+    def setup(self):
+        self.gate = masking_gate(self.rules_dir, self.redact)
+
+    def process(self, doc: dict):
+        yield masked(self.gate.document(doc))
+
+
+class MaskDocuments(beam.PTransform):
+    """Documents that never met the Screener (dead letters) through the whole masking gate: every field by
+    what it is (analyzers/secret_gate.py), then secrets by their shape."""
+
+    def __init__(self, rules_dir: str | None, redact):
+        super().__init__()
+        self.rules_dir, self.redact = rules_dir, redact
+
+    def expand(self, docs):
+        return docs | "Gate" >> beam.ParDo(_MaskDocument(self.rules_dir, self.redact))
 
 
 class _Holder:

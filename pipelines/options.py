@@ -19,7 +19,9 @@ class ChatForensicsOptions(PipelineOptions):
         parser.add_argument("--input", default=None, help="export to scan: a ZIP, a folder or a file")
         parser.add_argument("--out", default=None, help="output folder (hits, cases, errors, manifest, reports)")
         parser.add_argument("--format", default="auto", choices=FORMATS, help="export format (default: detect)")
-        parser.add_argument("--es-url", default=None, help="Elasticsearch URL (or CHATFORENSICS_ES_URL)")
+        parser.add_argument("--es-url", default=None,
+                            help="Elasticsearch URL (or CHATFORENSICS_ES_URL); give credentials in "
+                                 "CHATFORENSICS_ES_USERNAME/_PASSWORD or _API_KEY, not in the URL")
         parser.add_argument("--no-index", action="store_true", help="do not index into Elasticsearch")
         parser.add_argument("--rules", default=None, help="folder of rule packs (default: the shipped packs)")
         parser.add_argument("--redact", dest="redact", action="store_true", default=True,

@@ -19,6 +19,7 @@ from collections import Counter
 
 from markupsafe import Markup, escape
 
+from analyzers.visible import shown
 from pipelines.severity import COLOURS
 
 WIDTH, HEIGHT = 720, 150
@@ -166,4 +167,4 @@ def replies_svg(hits: list[dict], entries: list[dict]) -> Markup:
 
 def _text(x: float, y: float, text: str, anchor: str) -> str:
     return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="11" fill="{MUTED}" text-anchor="{anchor}" '
-            f'font-family="sans-serif">{escape(text)}</text>')
+            f'font-family="sans-serif">{escape(shown(text))}</text>')  # a name: invisible characters spelled out

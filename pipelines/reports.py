@@ -12,12 +12,14 @@ import functools
 import logging
 import os
 import re
+import stat
 from collections import Counter
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from analyzers.visible import shown, shown_text
 from pipelines import __version__
 from pipelines.pictures import bar_unit, replies_svg, timeline_svg
 from pipelines.sinks.files import read_jsonl
@@ -38,18 +40,27 @@ def templates_dir() -> Path:
 
 def highlight(text: str, spans: list[dict], field: str = "text") -> Markup:
     """Escape text and wrap matched spans in <mark>, never trusting the text itself. Only the spans on `field`
-    are marked: a mail's subject has spans of its own (`field: subject`), the text's have no field."""
+    are marked: a mail's subject has spans of its own (`field: subject`), the text's have no field. Characters
+    that reorder what follows them (bidi overrides) are spelled out, the spans' offsets still hold."""
     out, pos = [], 0
     spans = [s for s in spans if s.get("field", "text") == field]
     for span in sorted(spans, key=lambda s: (s["start"], -s["end"])):
         if span["start"] < pos or span["end"] > len(text):
             continue
-        out.append(escape(text[pos : span["start"]]))
+        out.append(escape(shown_text(text[pos : span["start"]])))
         title = escape(f"{span.get('rule', '')} ({span.get('category', '')})")
-        out.append(Markup(f'<mark title="{title}">') + escape(text[span["start"] : span["end"]]) + Markup("</mark>"))
+        out.append(Markup(f'<mark title="{title}">') + escape(shown_text(text[span["start"] : span["end"]]))
+                   + Markup("</mark>"))
         pos = span["end"]
-    out.append(escape(text[pos:]))
+    out.append(escape(shown_text(text[pos:])))
     return Markup("").join(out)
+
+
+def visible(value):
+    """Every value a page prints, before it is escaped: a name, id or file name shows its invisible
+    characters as ⟨U+XXXX⟩ (a right-to-left override would show "\u202egpj.exe" as "exe.jpg"). Message text
+    comes through `highlight`, which spells out only the characters that reorder text."""
+    return shown(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
 def label(value: str) -> str:
@@ -83,6 +94,7 @@ def environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=visible,
     )
     env.filters.update(highlight=highlight, label=label, when=when)
     return env
@@ -130,7 +142,7 @@ def redaction_note(manifest: dict) -> str:
             "names are kept; secrets are always masked")
 
 
-def _with_safe_pages(cases: list[dict]) -> list[dict]:
+def _with_safe_pages(cases: list[dict], quiet: bool = False) -> list[dict]:
     """Each case's page is reports/cases/<case id>.html, worked out from its id: `report --from` reads
     cases.jsonl back, and a `report.path` in it ("../PWNED.html") is never trusted. A case whose id could
     name a path anywhere else is left out, and said so."""
@@ -138,10 +150,64 @@ def _with_safe_pages(cases: list[dict]) -> list[dict]:
     for case in cases:
         cid = str(case["case"]["id"])
         if not CASE_ID.fullmatch(cid):
+            if quiet:
+                continue
             log.warning("case id %r is not one chatforensics makes; no page written for it", cid[:80])
             continue
         safe.append({**case, "report": {**case.get("report", {}), "path": f"reports/cases/{cid}.html"}})
     return safe
+
+
+def report_files(out_dir: str | Path, pdf: bool = False) -> list[str]:
+    """The files render_reports(out_dir, pdf=pdf) writes, relative to out_dir (for the manifest's `outputs`)."""
+    pages = [c["report"]["path"] for c in _with_safe_pages(read_jsonl(Path(out_dir) / "cases.jsonl"), quiet=True)]
+    return ["reports/index.html", *pages, *([str(PurePosixPath(p).with_suffix(".pdf")) for p in pages] if pdf else [])]
+
+
+STALE_PAGE = re.compile(r"reports/cases/([A-Za-z0-9][A-Za-z0-9_-]{0,127})\.(html|pdf)")
+
+
+def remove_stale_reports(out_dir: str | Path, previous: list[str], current: list[str]) -> list[str]:
+    """Remove the case pages an earlier run listed in its manifest (`outputs`) that this run does not write.
+
+    Pages of an earlier run (perhaps unredacted) must not sit beside this run's index, but the folder is not
+    the tool's alone: only pages a run listed are removed, only regular files, and never through a
+    symbolic link (every folder on the way is opened with O_NOFOLLOW), so a `reports/cases` that links
+    elsewhere loses nothing there. Returns what was removed."""
+    removed = []
+    for relative in sorted(set(previous) - set(current)):
+        if STALE_PAGE.fullmatch(relative) and remove_own_file(Path(out_dir), relative):
+            removed.append(relative)
+    return removed
+
+
+def remove_own_file(root: Path, relative: str) -> bool:
+    """Unlink root/relative if it is a regular file reached without following any symbolic link."""
+    parts = PurePosixPath(relative).parts
+    if not parts or PurePosixPath(relative).is_absolute() or any(p in ("", ".", "..") for p in parts):
+        return False
+    try:
+        folder = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return False
+    try:
+        for part in parts[:-1]:
+            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=folder)
+            os.close(folder)
+            folder = inner
+        if not stat.S_ISREG(os.stat(parts[-1], dir_fd=folder, follow_symlinks=False).st_mode):
+            log.warning("%s is not a regular file; left as it is", relative)
+            return False
+        os.unlink(parts[-1], dir_fd=folder)
+        return True
+    except FileNotFoundError:
+        return False
+    except OSError as exc:  # ELOOP / ENOTDIR: a link or a file where a folder was
+        log.warning("%s left as it is: %s is not a plain folder here (%s)", relative,
+                    "/".join(parts[:-1]), exc.strerror)
+        return False
+    finally:
+        os.close(folder)
 
 
 def render_reports(out_dir: str | Path, manifest: dict | None = None, pdf: bool = False) -> dict:
@@ -159,11 +225,6 @@ def render_reports(out_dir: str | Path, manifest: dict | None = None, pdf: bool 
               "tool_version": __version__, "redaction": redaction_note(manifest)}
     folder = out / "reports" / "cases"
     folder.mkdir(parents=True, exist_ok=True)
-    # Pages of an earlier run (perhaps unredacted) must not sit beside this run's index.
-    current = {Path(c["report"]["path"]).stem for c in cases}
-    for stale in folder.iterdir():
-        if stale.suffix in (".html", ".pdf") and stale.stem not in current:
-            stale.unlink()
     pages = []
     for case in cases:
         case_hits = sorted(hits_by_case.get(case["case"]["id"], []),

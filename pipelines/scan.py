@@ -11,7 +11,9 @@ import logging
 import os
 import shutil
 import sys
+import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import apache_beam as beam
@@ -23,19 +25,29 @@ from analyzers.screening import pii_types
 from analyzers.secret_gate import masked
 from pipelines import __version__
 from pipelines.archive import Archive
-from pipelines.detect import CASES, ERRORS, STATS, DetectCases, ReadExport, ScoreMessages
+from pipelines.detect import (
+    CASES,
+    ERRORS,
+    STATS,
+    DetectCases,
+    MaskDocuments,
+    ReadExport,
+    ScoreMessages,
+    masking_gate,
+)
 from pipelines.ingest import detect
 from pipelines.ingest.base import DeadLetter, iso_utc
 from pipelines.options import ChatForensicsOptions
 from pipelines.pdf import check_pdf_support
 from pipelines.progress import Display, Totals, read_tallies, wanted, worker_output_to
-from pipelines.reports import render_reports, summarize
+from pipelines.reports import remove_stale_reports, render_reports, report_files, summarize
 from pipelines.sinks import elasticsearch as es_sink
 from pipelines.sinks.files import WriteDeadLetters, WriteJsonLines, count_jsonl, merge_parts, read_jsonl
 
 log = logging.getLogger(__name__)
 LOCAL_WORKERS_MAX = 8
 LOCAL_PARALLEL_MIN_BYTES = 32 << 20  # below this (~150k Slack messages) one process finishes first
+OWN_FILES = ("hits.jsonl", "cases.jsonl", "errors.jsonl", "manifest.json")  # beside the reports, always rewritten
 
 
 class UsageError(ValueError):
@@ -73,6 +85,7 @@ def with_local_parallelism(argv: list[str], input_bytes: int) -> list[str]:
 
 def run(argv: list[str] | None = None) -> int:
     started = time.time()
+    argv = move_url_credentials(list(argv or []))  # before Beam sees the options: it copies them everywhere
     pipeline_options = PipelineOptions(argv)
     opts = pipeline_options.view_as(ChatForensicsOptions)
     if not opts.input or not opts.out:
@@ -82,10 +95,56 @@ def run(argv: list[str] | None = None) -> int:
         check_pdf_support()  # before the scan, not after it
     out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)
-    work = out / ".work"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir()
+    previous = previous_outputs(out)
+    # The run's scratch folder is made new (mkdtemp never reuses a name), so nothing already in --out is
+    # touched, and it goes when the run ends, however it ends.
+    work = Path(tempfile.mkdtemp(prefix=".work-", dir=out))
+    try:
+        return _scan(argv, opts, masked_pii, out, work, previous, started)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
+
+def move_url_credentials(argv: list[str]) -> list[str]:
+    """`--es-url https://user:pass@host` -> `--es-url https://host`, the user and password moved into this
+    process's CHATFORENSICS_ES_USERNAME/_PASSWORD.
+
+    Beam copies every option into the pipeline it builds (the options local workers get in their environment,
+    the job a runner shows in its UI); credentials in the URL would go with it. Local worker processes inherit
+    the environment, and the indexing step carries the resolved settings to any worker (README, Scale-out).
+    """
+    moved = []
+    for i, arg in enumerate(argv):
+        if arg.startswith("--es-url="):
+            moved.append("--es-url=" + _strip_url(arg.split("=", 1)[1]))
+        elif i > 0 and argv[i - 1] == "--es-url":
+            moved.append(_strip_url(arg))
+        else:
+            moved.append(arg)
+    return moved
+
+
+def _strip_url(url: str) -> str:
+    bare, user, password = es_sink.split_credentials(url)
+    if user is not None:
+        os.environ["CHATFORENSICS_ES_USERNAME"] = user
+    if password is not None:
+        os.environ["CHATFORENSICS_ES_PASSWORD"] = password
+    return bare
+
+
+def previous_outputs(out: Path) -> list[str]:
+    """What the last run in this folder wrote (its manifest's `outputs`), the only files a run may remove."""
+    try:
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    outputs = manifest.get("outputs") if isinstance(manifest, dict) else None
+    return [p for p in outputs if isinstance(p, str)] if isinstance(outputs, list) else []
+
+
+def _scan(argv: list[str], opts, masked_pii: tuple[str, ...], out: Path, work: Path, previous: list[str],
+          started: float) -> int:
     archive = Archive(opts.input)
     reader = detect(archive, opts.format)
     context, metadata_errors = reader.context(archive)
@@ -102,14 +161,15 @@ def run(argv: list[str] | None = None) -> int:
 
     es_config = es_error = None
     if not opts.no_index:
-        es_config = es_sink.EsConfig.from_env(opts.es_url)
+        # One retry budget for the whole run, every step and worker: its ledger lives in the work folder.
+        es_config = replace(es_sink.EsConfig.from_env(opts.es_url), budget_file=os.path.abspath(work / "es-retries"))
         try:
             es_sink.with_retries(es_config, lambda: es_sink.setup(es_config), "install index templates")
-        except Exception as exc:
-            # Refused (credentials, privileges, certificate): the scan still writes every file, then fails.
-            es_error = es_sink.refusal(es_config, exc)
-            if es_error is None:
-                raise
+            es_sink.with_retries(es_config, lambda: es_sink.claim_redaction(es_config, masked_pii),
+                                 "check the redaction setting of the indices")
+        except es_sink.ElasticsearchProblem as problem:
+            # Refused, away or another redaction setting: the scan still writes every file, then fails.
+            es_error = str(problem)
             log.warning("not indexing this run: %s", es_error)
 
     show = wanted(opts.quiet)
@@ -118,7 +178,7 @@ def run(argv: list[str] | None = None) -> int:
     units = reader.units(archive)
     totals = Totals(files=len(units), bytes=sum(archive.members()[u].size for u in units))
     tallies = str(progress) if show else None
-    pipeline_options = PipelineOptions(with_local_parallelism(argv or [], totals.bytes))
+    pipeline_options = PipelineOptions(with_local_parallelism(argv, totals.bytes))
     errors_dir = work / "errors"
     errors_dir.mkdir()
     with contextlib.ExitStack() as stack:
@@ -148,39 +208,77 @@ def run(argv: list[str] | None = None) -> int:
             error_sources.append(cases | "IndexCases" >> es_sink.WriteToElasticsearch(
                 es_config, "cases", lambda d: d["case"]["id"]))
         (tuple(error_sources) | "AllErrors" >> beam.Flatten()
-         | "MaskErrors" >> beam.Map(masked) | "WriteErrors" >> WriteDeadLetters(str(errors_dir), _by_source))
+         | "MaskErrors" >> MaskDocuments(opts.rules, masked_pii)
+         | "WriteErrors" >> WriteDeadLetters(str(errors_dir), _by_source))
 
     errors_by_source = merge_parts(errors_dir, out / "errors.jsonl")
-    manifest = masked(build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, started, work,
-                                     upfront_errors, errors_by_source))
+    manifest = masked(masking_gate(opts.rules, masked_pii).document(build_manifest(
+        opts, archive, reader, archive_sha256, ruleset, run_id, started, work, upfront_errors, errors_by_source)))
+    # Every file this run writes, so that the next run in this folder removes only what a run wrote.
+    files = sorted([*OWN_FILES, *report_files(out, opts.pdf)])
+    manifest["outputs"] = files
+    es_state = manifest["elasticsearch"]
+    if es_config:
+        es_state.update({"url": es_config.safe_url, "tls_verify": es_config.tls_verify})
     if es_error:
-        manifest["elasticsearch"] = masked({"indexed": False, "url": es_config.safe_url, "error": es_error})
+        es_state.update(masked({"indexed": False, "error": es_error}))
     elif es_config:
-        try:
-            verify_index(es_config, manifest, errors_by_source)
-            es_sink.index_run(es_config, manifest)
-        except Exception as exc:
-            es_error = es_sink.refusal(es_config, exc)  # e.g. a role that may write but not count
-            if es_error is None:
-                raise
-            manifest["elasticsearch"].update(masked({"url": es_config.safe_url, "verified": False, "error": es_error}))
+        es_error = index_and_verify(es_config, manifest, errors_by_source)
+    remove_stale_reports(out, previous, files)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True))
-    shutil.rmtree(work, ignore_errors=True)
     reports = render_reports(out, manifest, pdf=opts.pdf)
     print_summary(manifest, reports["index"])  # even with --quiet: the one line a run always ends with
     if es_error:
-        state = "not verified" if manifest["elasticsearch"]["indexed"] else "not indexed"
+        state = "not verified" if es_state["indexed"] else "not indexed"
         print(f"error: {state}: {es_error} (the files in {out} are complete)", file=sys.stderr)
         return 3
     rejected = manifest["counts"]["index_rejected"]
     if rejected:
-        print(f"error: Elasticsearch rejected {rejected} document(s); see {out / 'errors.jsonl'}", file=sys.stderr)
+        print(f"error: {rejected} document(s) not indexed, e.g. {first_index_reason(out / 'errors.jsonl')}; see "
+              f"{out / 'errors.jsonl'}", file=sys.stderr)
         return 3
-    if es_config and not manifest["elasticsearch"]["verified"]:
-        print(f"error: Elasticsearch holds {manifest['elasticsearch']['found']} for this run, expected "
-              f"{manifest['elasticsearch']['expected']}", file=sys.stderr)
+    if not es_state.get("verified", True):
+        print(f"error: Elasticsearch holds {es_state['found']} for this run, expected "
+              f"{es_state['expected']}", file=sys.stderr)
         return 3
     return 0
+
+
+def first_index_reason(errors: Path) -> str:
+    """The reason of the first document the sink gave up on (errors.jsonl is streamed, not loaded)."""
+    with open(errors, encoding="utf-8") as fh:
+        for line in fh:
+            if f'"{es_sink.SOURCE_PREFIX}' in line:
+                error = json.loads(line)
+                if error["source"]["path"].startswith(es_sink.SOURCE_PREFIX):
+                    return error["reason"].removeprefix("not indexed: ")
+    return "no reason recorded"
+
+
+def index_and_verify(config: es_sink.EsConfig, manifest: dict, errors_by_source: dict[str, int]) -> str | None:
+    """Count what the index holds for this run, then index the run record; record both in the manifest.
+
+    Returns the error line when either could not be done (the node went away, a privilege is missing): the
+    manifest then says what is known (`expected`, `not_indexed`; `found` only when counted, `run_record`).
+    """
+    state = manifest["elasticsearch"]
+    error = None
+    try:
+        verify_index(config, manifest, errors_by_source)
+    except es_sink.ElasticsearchProblem as problem:
+        state["verified"] = False
+        error = f"could not count what Elasticsearch holds for this run: {problem}"
+    state["run_record"] = True  # as the indexed record says of itself; the file says so only if it was
+    state["retries"] = {"budget": config.retry_budget, "taken": es_sink.retries_taken(config)}
+    try:
+        es_sink.index_run(config, manifest)
+    except es_sink.ElasticsearchProblem as problem:
+        state["run_record"] = False
+        error = error or f"the run record was not indexed: {problem}"
+    state["retries"] = {"budget": config.retry_budget, "taken": es_sink.retries_taken(config)}
+    if error:
+        state.update(masked({"error": error}))
+    return error
 
 
 def masked_pii_types(opts) -> tuple[str, ...]:
@@ -232,17 +330,18 @@ def build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, start
 
 
 def verify_index(config: es_sink.EsConfig, manifest: dict, errors_by_source: dict[str, int]) -> None:
-    """Compare what the index holds for this run with what the run produced, kind by kind."""
+    """Compare what the index holds for this run with what the run produced, kind by kind. What was not
+    indexed (dead letters) is recorded first, so it is there even when the node cannot be counted."""
     rejected = es_sink.rejected_by_kind(config, errors_by_source)
     expected = {kind: manifest["counts"][kind] - rejected[kind] for kind in ("hits", "cases")}
-    found = {kind: es_sink.count(config, kind, manifest["run"]["id"]) for kind in ("hits", "cases")}
     manifest["elasticsearch"].update({
         "url": config.safe_url,
         "aliases": {kind: config.alias(kind) for kind in es_sink.KINDS},
         "expected": expected,
-        "found": found,
-        "verified": found == expected,
+        "not_indexed": rejected,
     })
+    found = {kind: es_sink.count(config, kind, manifest["run"]["id"]) for kind in ("hits", "cases")}
+    manifest["elasticsearch"].update({"found": found, "verified": found == expected})
 
 
 def print_summary(manifest: dict, report_index: Path) -> None:

@@ -11,17 +11,19 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
-from elastic_transport import TlsError
+from elastic_transport import TlsError, TransportError
 from elasticsearch import (
     ApiError,
     AuthenticationException,
@@ -45,9 +47,51 @@ class MigrationError(RuntimeError):
     pass
 
 
+class ElasticsearchProblem(RuntimeError):
+    """Elasticsearch did not do what a step asked, in one line that names the cause (never a secret).
+
+    `retryable` is False when retrying cannot help (credentials, privileges, certificates, settings, a
+    redaction conflict); True when the node was away or busy and the retries or the run's budget ran out.
+    """
+
+    def __init__(self, message: str, retryable: bool = False):
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class SettingError(ValueError):
+    """A connection setting that cannot work (a CA file that is not there): said before any request."""
+
+
+class BusyItems(Exception):
+    """Some documents of a bulk request were answered with a retryable status (429, 5xx) one by one."""
+
+    def __init__(self, status: int, documents: int, reason: str):
+        super().__init__(f"{documents} document(s) answered {status}: {reason}")
+        self.status, self.documents, self.reason = status, documents, reason
+
+
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """`https://user:pass@host:9243` -> ("https://host:9243", "user", "pass"), percent-decoded."""
+    parts = urlsplit(url)
+    if not parts.username and not parts.password:
+        return url, None, None
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    return urlunsplit(parts._replace(netloc=netloc)), user, password
+
+
 @dataclass(frozen=True)
 class EsConfig:
-    """Where and how to connect. Secrets never appear in repr(), logs or the run record."""
+    """Where and how to connect. Secrets never appear in repr(), logs or the run record.
+
+    `retries` bounds one call's retries; `retry_budget` bounds every retry of a run together (all steps,
+    all workers), counted in the file `budget_file` (the run's work folder) when there is one.
+    """
 
     url: str = "http://127.0.0.1:9200"
     api_key: str | None = field(default=None, repr=False)
@@ -58,6 +102,18 @@ class EsConfig:
     prefix: str = "chatforensics"
     retries: int = 6
     backoff: float = 0.5
+    max_backoff: float = 16.0
+    retry_budget: int = 10
+    budget_file: str | None = None
+
+    def __post_init__(self):
+        # Credentials in the URL (https://user:pass@host) become settings; the URL kept is the bare one,
+        # so it can be shown, recorded and passed on without them.
+        url, user, password = split_credentials(self.url)
+        if user is not None or password is not None:
+            object.__setattr__(self, "url", url)
+            object.__setattr__(self, "username", user)
+            object.__setattr__(self, "password", password)
 
     @classmethod
     def from_env(cls, url: str | None = None, prefix: str | None = None, **options) -> EsConfig:
@@ -75,6 +131,12 @@ class EsConfig:
             "ca_file": env.get("CHATFORENSICS_ES_CA_FILE") or None,
             "verify": verify,
         }
+        if env.get("CHATFORENSICS_ES_RETRY_BUDGET", "").strip():
+            try:
+                chosen["retry_budget"] = max(0, int(env["CHATFORENSICS_ES_RETRY_BUDGET"]))
+            except ValueError as exc:
+                raise SettingError(f"CHATFORENSICS_ES_RETRY_BUDGET must be a whole number, not "
+                                   f"{env['CHATFORENSICS_ES_RETRY_BUDGET']!r}") from exc
         chosen.update({k: v for k, v in options.items() if v is not None})
         config = cls(**chosen)
         if config.url.startswith("https") and not config.verify:
@@ -93,8 +155,13 @@ class EsConfig:
         netloc = f"{host}:{parts.port}" if parts.port else host
         return urlunsplit(parts._replace(netloc=netloc))
 
+    @property
+    def tls_verify(self) -> bool | None:
+        """For the run record: whether the node's certificate is checked (None: plain http, no TLS)."""
+        return self.verify if self.url.startswith("https") else None
+
     def client(self) -> Elasticsearch:
-        # Transport retries stay off: with_retries and streaming_bulk own the retry policy.
+        # Transport retries stay off: with_retries owns the retry policy (and the run's budget).
         kwargs: dict = {"request_timeout": 30, "max_retries": 0}
         if self.api_key:
             kwargs["api_key"] = self.api_key
@@ -102,7 +169,8 @@ class EsConfig:
             kwargs["basic_auth"] = (self.username, self.password or "")
         if self.url.startswith("https"):
             kwargs["verify_certs"] = self.verify
-            if self.ca_file:
+            if self.ca_file and self.verify:
+                check_ca_file(self.ca_file)
                 kwargs["ca_certs"] = self.ca_file
             if not self.verify:
                 kwargs["ssl_show_warn"] = False
@@ -110,6 +178,19 @@ class EsConfig:
 
     def alias(self, kind: str) -> str:
         return f"{self.prefix}-{kind}"
+
+
+def check_ca_file(path: str) -> None:
+    """The CA file must be a readable file; said with its path (ssl's own error is a bare "[Errno 2]")."""
+    try:
+        with open(path, "rb") as fh:
+            fh.read(1)
+    except IsADirectoryError as exc:
+        raise SettingError(f"CHATFORENSICS_ES_CA_FILE {path} is a folder, not a CA file") from exc
+    except FileNotFoundError as exc:
+        raise SettingError(f"CHATFORENSICS_ES_CA_FILE {path} does not exist") from exc
+    except OSError as exc:
+        raise SettingError(f"CHATFORENSICS_ES_CA_FILE {path} cannot be read ({exc.strerror})") from exc
 
 
 def cjk_analyzer(es: Elasticsearch) -> str:
@@ -122,6 +203,8 @@ def cjk_analyzer(es: Elasticsearch) -> str:
     try:
         es.indices.analyze(analyzer="cjk", text="删除")
         return "cjk"
+    except AuthenticationException:
+        raise  # credentials, not the analyzer: said once, by the caller
     except ApiError:
         return "standard"
 
@@ -183,6 +266,71 @@ def setup(config: EsConfig, client: Elasticsearch | None = None) -> dict[str, st
     return backing
 
 
+REDACTION_META = "chatforensics_redaction"  # key in the hits and cases indices' mapping _meta
+
+
+class RedactionConflict(ElasticsearchProblem):
+    pass
+
+
+def redaction_setting(masked_kinds) -> dict:
+    """What a run masks, as the index records it: {"redact": false, "kinds": []} for --no-redact."""
+    return {"redact": bool(masked_kinds), "kinds": sorted(masked_kinds)}
+
+
+def _said(setting: dict) -> str:
+    return f"--redact ({', '.join(setting['kinds'])} masked)" if setting["redact"] else "--no-redact"
+
+
+def claim_redaction(config: EsConfig, masked_kinds, client: Elasticsearch | None = None) -> dict:
+    """One redaction setting per index prefix: the first run that indexes into it records its setting in the
+    hits and cases indices' mapping `_meta`; a run with another setting is refused (RedactionConflict).
+
+    A hit's id names its message (platform, conversation, message id: DESIGN.md), not how it was masked, so a
+    --no-redact run into a redacted prefix would replace every redacted document with its unredacted twin
+    while the earlier run record still says verified. Keeping one setting per prefix keeps the ids as they
+    are and re-runs idempotent; the unredacted copy goes to a prefix of its own (its own access rights).
+    Indices made before this marker existed are judged by the run records they hold.
+    """
+    es = client or config.client()
+    wanted = redaction_setting(masked_kinds)
+    held, unmarked = [], []
+    for kind in ("hits", "cases"):
+        for index, body in es.indices.get_mapping(index=config.alias(kind)).items():
+            meta = body.get("mappings", {}).get("_meta") or {}
+            if REDACTION_META in meta:
+                held.append(meta[REDACTION_META])
+            else:
+                unmarked.append((index, meta))
+    earlier = held or _settings_of_runs(config, es)
+    for setting in earlier:
+        if setting != wanted:
+            other = f"{config.prefix}-unredacted" if not wanted["redact"] else f"{config.prefix}-redacted"
+            raise RedactionConflict(
+                f"{config.prefix}-hits and -cases hold documents indexed with {_said(setting)}; this run is "
+                f"{_said(wanted)} and would overwrite them (ids name the message, not its redaction): index it "
+                f"under a prefix of its own (CHATFORENSICS_ES_PREFIX={other}) or pass --no-index")
+    for index, meta in unmarked:
+        es.indices.put_mapping(index=index, meta={**meta, REDACTION_META: wanted})
+    return wanted
+
+
+def _settings_of_runs(config: EsConfig, es: Elasticsearch) -> list[dict]:
+    """The distinct redaction settings of the run records under the prefix (indices older than the marker)."""
+    try:
+        found = es.search(index=config.alias("runs"), size=1000, source=["redact", "redact_kinds"],
+                          query={"match_all": {}})
+    except NotFoundError:
+        return []
+    settings = []
+    for record in found["hits"]["hits"]:
+        source = record.get("_source") or {}
+        setting = redaction_setting(source.get("redact_kinds") or [] if source.get("redact", True) else [])
+        if setting not in settings:
+            settings.append(setting)
+    return settings
+
+
 def _add_new_fields(es: Elasticsearch, index: str, mappings: dict) -> None:
     try:
         es.indices.put_mapping(index=index, **mappings)
@@ -211,7 +359,9 @@ def migrate(config: EsConfig, client: Elasticsearch | None = None) -> dict[str, 
         new = f"{alias}-v{version_of(old) + 1}"
         if es.indices.exists(index=new):
             raise MigrationError(f"{new} already exists (an interrupted migration?); delete it and retry")
-        es.indices.create(index=new)
+        # The new index keeps the old one's _meta (the redaction setting the prefix holds; see claim_redaction).
+        meta = es.indices.get_mapping(index=old)[old]["mappings"].get("_meta")
+        es.indices.create(index=new, **({"mappings": {"_meta": meta}} if meta else {}))
         try:
             plan[kind] = {"alias": alias, "from": old, "to": new, "documents": _copy_checked(es, old, new)}
         except Exception:
@@ -273,43 +423,144 @@ def untrusted_certificate(exc: Exception) -> bool:
     return isinstance(exc, TlsError) and "certificate verify failed" in str(exc.message).lower()
 
 
-def refusal(config: EsConfig, exc: Exception) -> str | None:
-    """One line naming why the node will not take this run (credentials, privileges, certificate), else None."""
+def _plain_http(exc: Exception) -> bool:
+    """A TLS handshake answered in plain HTTP: the URL says https, the port does not speak it."""
+    text = str(getattr(exc, "message", exc)).lower()
+    return isinstance(exc, TlsError) and any(sign in text for sign in ("wrong version number", "record layer failure",
+                                                                      "http request", "unknown protocol"))
+
+
+def _error_of(exc: ApiError) -> dict:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error")
+    return error if isinstance(error, dict) else {}
+
+
+def _who(config: EsConfig) -> str:
+    return "the API key" if config.api_key else f"user {config.username}" if config.username else "no credentials"
+
+
+ES_ERRORS = (ApiError, TransportError, SettingError, BusyItems)
+
+
+def explain(config: EsConfig, exc: Exception) -> tuple[str, bool]:
+    """One line naming why a request failed, and whether retrying it could help. Each cause its own line."""
     url = config.safe_url
+    if isinstance(exc, SettingError):
+        return str(exc), False
     if isinstance(exc, AuthenticationException):
-        who = ("the API key" if config.api_key else f"user {config.username}" if config.username
-               else "no credentials")
-        return (f"Elasticsearch at {url} did not accept the credentials ({who}; 401: {error_reason(exc)}); check "
-                "CHATFORENSICS_ES_USERNAME/_PASSWORD or CHATFORENSICS_ES_API_KEY")
+        error = _error_of(exc)
+        extra = str(error.get("additional_unsuccessful_credentials") or "")
+        if config.api_key and "expired" in extra.lower():
+            return (f"Elasticsearch at {url} says the API key has expired (401: {extra}); create a new key and set "
+                    "CHATFORENSICS_ES_API_KEY", False)
+        if not config.api_key and not config.username:
+            return (f"Elasticsearch at {url} asks for credentials and none were given (401: {error_reason(exc)}); set "
+                    "CHATFORENSICS_ES_USERNAME/_PASSWORD or CHATFORENSICS_ES_API_KEY", False)
+        detail = error_reason(exc) + (f"; {extra}" if extra else "")
+        return (f"Elasticsearch at {url} did not accept the credentials ({_who(config)}; 401: {detail}); check "
+                "CHATFORENSICS_ES_USERNAME/_PASSWORD or CHATFORENSICS_ES_API_KEY", False)
     if isinstance(exc, AuthorizationException):
-        return (f"Elasticsearch at {url} refused this identity the privileges a run needs on {config.prefix}-* "
-                f"(403: {error_reason(exc)})")
+        who = _who(config) if config.api_key or config.username else "anonymous access"
+        return (f"Elasticsearch at {url} refused {who} a privilege a run needs on {config.prefix}-* "
+                f"(403: {error_reason(exc)}); the README lists the role", False)
     if untrusted_certificate(exc):
         return (f"the TLS certificate of {url} is not trusted ({exc.message}); set CHATFORENSICS_ES_CA_FILE to the "
-                "CA file that signed it")
-    return None
+                "CA file that signed it", False)
+    if _plain_http(exc):
+        return (f"{url} does not speak TLS ({exc.message}): the node serves plain http on that port; use an "
+                "http:// URL or turn TLS on", False)
+    if isinstance(exc, ConnectionTimeout):
+        return f"Elasticsearch at {url} did not answer in time ({exc.message})", True
+    if isinstance(exc, ConnectionError):
+        return (f"cannot reach Elasticsearch at {url} ({exc.message}); start it (make es-start) or pass --no-index",
+                True)
+    if isinstance(exc, BusyItems):
+        return f"Elasticsearch at {url} answered {exc.status} to {exc.documents} document(s) ({exc.reason})", True
+    if isinstance(exc, ApiError):
+        status = exc.meta.status
+        if status == 429:
+            return f"Elasticsearch at {url} is too busy (429: {error_reason(exc)})", True
+        if status in RETRY_STATUS:
+            return f"Elasticsearch at {url} is unavailable ({status}: {error_reason(exc)})", True
+        return f"Elasticsearch at {url} answered {status}: {error_reason(exc)}", False
+    return f"Elasticsearch at {url}: {type(exc).__name__} ({getattr(exc, 'message', exc)})", False
+
+
+def explained(config: EsConfig, call):
+    """`call()` once; an Elasticsearch failure becomes an ElasticsearchProblem naming its cause."""
+    try:
+        return call()
+    except ES_ERRORS as exc:
+        raise ElasticsearchProblem(*explain(config, exc)) from exc
+
+
+_local_retries: dict[str, int] = {}
+_local_lock = threading.Lock()
+
+
+def take_retry(config: EsConfig) -> bool:
+    """Charge one retry to the run's budget; False once the budget is spent.
+
+    The ledger is a file in the run's work folder, one byte a retry, appended with O_APPEND so that every
+    process of the run (driver, local workers, workers on the shared --out storage) counts into the same
+    budget. Without a ledger (a command that is not a run) each call is bounded by `retries` alone.
+    """
+    if config.budget_file is None:
+        return True
+    try:
+        fd = os.open(config.budget_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    except OSError:  # a worker that does not see the run's folder keeps a budget of its own
+        with _local_lock:
+            taken = _local_retries[config.budget_file] = _local_retries.get(config.budget_file, 0) + 1
+        return taken <= config.retry_budget
+    try:
+        os.write(fd, b".")
+        taken = os.lseek(fd, 0, os.SEEK_CUR)  # this retry's place in the ledger, whoever appended since
+    finally:
+        os.close(fd)
+    return taken <= config.retry_budget
+
+
+def retries_taken(config: EsConfig) -> int:
+    """Retries charged to the run so far (the budget's ledger), at most the budget."""
+    if config.budget_file is None:
+        return 0
+    try:
+        return min(os.path.getsize(config.budget_file), config.retry_budget)
+    except OSError:
+        return 0
+
+
+def backoff(config: EsConfig, attempt: int) -> float:
+    """Exponential backoff with jitter: between half and all of base * 2^attempt, capped."""
+    ceiling = min(config.max_backoff, config.backoff * 2 ** attempt)
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
 def with_retries(config: EsConfig, call, what: str):
-    """Run `call()`, retrying with exponential backoff while the node is away or busy."""
-    delay = config.backoff
+    """Run `call()`, retrying with backoff and jitter while the node is away or busy, within `config.retries` for
+    this call and the run's retry budget. Any Elasticsearch failure ends as one ElasticsearchProblem; a failure
+    retrying cannot help (credentials, privileges, certificates, settings) is raised at once."""
+    started = time.monotonic()
     for attempt in range(config.retries + 1):
         try:
             return call()
-        except (ConnectionError, ConnectionTimeout) as exc:
-            if untrusted_certificate(exc):
-                raise
-            error = exc
-        except ApiError as exc:
-            if exc.meta.status not in RETRY_STATUS:
-                raise
+        except ES_ERRORS as exc:
+            message, retryable = explain(config, exc)
+            if not retryable:
+                raise ElasticsearchProblem(message) from exc
             error = exc
         if attempt == config.retries:
-            raise error
-        log.warning("%s failed (%s); retry %d of %d in %.1fs", what, type(error).__name__, attempt + 1,
-                    config.retries, delay)
+            raise ElasticsearchProblem(f"{message}; gave up after {attempt} retries in "
+                                       f"{time.monotonic() - started:.0f}s", retryable=True) from error
+        if not take_retry(config):
+            raise ElasticsearchProblem(f"{message}; retried {attempt} time(s), then the run's retry budget "
+                                       f"({config.retry_budget} retries) was spent", retryable=True) from error
+        delay = backoff(config, attempt)
+        log.warning("%s failed (%s); retry %d of at most %d in %.1fs", what, message, attempt + 1, config.retries,
+                    delay)
         time.sleep(delay)
-        delay = min(delay * 2, 30)
     raise AssertionError("unreachable")
 
 
@@ -320,35 +571,41 @@ def dead_letter(alias: str, doc_id: str, reason: str) -> dict:
 def bulk_index(config: EsConfig, es: Elasticsearch, alias: str, docs: list[tuple[str, dict]]) -> list[dict]:
     """Index (id, doc) pairs; return one dead letter per document that is not in the index afterwards.
 
-    Documents the node refuses (mapping conflicts) are dead letters straight away; a
-    node that stays away or busy after every retry makes the whole batch dead letters,
-    so nothing is dropped silently and the run ends non-zero.
+    Documents the node refuses (mapping conflicts, a 403 on their index) are dead letters straight away; those
+    answered 429 or 5xx, one by one or as a whole request, are sent again (only they) within the retry budget
+    (see with_retries), then become dead letters too, so nothing is dropped silently and the run ends non-zero.
     """
-    actions = [{"_op_type": "index", "_index": alias, "_id": doc_id, "_source": doc} for doc_id, doc in docs]
+    pending = dict(docs)
+    failures: list[dict] = []
 
-    def attempt() -> list[dict]:
-        failures = []
+    def attempt() -> None:
+        actions = [{"_op_type": "index", "_index": alias, "_id": doc_id, "_source": doc}
+                   for doc_id, doc in pending.items()]
+        busy = None
         for ok, item in helpers.streaming_bulk(
-            es, actions, chunk_size=500, max_chunk_bytes=10 << 20, raise_on_error=False,
-            raise_on_exception=True, max_retries=config.retries, initial_backoff=config.backoff, max_backoff=30,
-            retry_on_status=RETRY_STATUS,
+            es, actions, chunk_size=500, max_chunk_bytes=10 << 20, raise_on_error=False, raise_on_exception=True,
+            max_retries=0,  # retried here, under the run's budget, not inside the helper
         ):
-            if not ok:
-                result = item.get("index", {})
-                reason = (f"rejected by Elasticsearch ({result.get('status')}): "
-                          f"{json.dumps(result.get('error'), ensure_ascii=False)[:500]}")
-                failures.append(dead_letter(alias, str(result.get("_id")), reason))
-        return failures
+            result = item.get("index", {})
+            doc_id, status = str(result.get("_id")), result.get("status")
+            if ok:
+                pending.pop(doc_id, None)
+            elif status in RETRY_STATUS:
+                busy = (status, json.dumps(result.get("error"), ensure_ascii=False)[:300])
+            else:
+                pending.pop(doc_id, None)
+                failures.append(dead_letter(alias, doc_id, f"rejected by Elasticsearch ({status}): "
+                                            f"{json.dumps(result.get('error'), ensure_ascii=False)[:500]}"))
+        if pending and busy:
+            raise BusyItems(busy[0], len(pending), busy[1])
 
     try:
-        return with_retries(config, attempt, f"bulk index into {alias}")
-    except (ConnectionError, ConnectionTimeout, ApiError) as exc:
-        status = getattr(getattr(exc, "meta", None), "status", None)
-        reason = refusal(config, exc)
-        reason = f"not indexed: {reason}" if reason else (
-            f"not indexed: Elasticsearch unavailable after {config.retries} retries "
-            f"({type(exc).__name__}{f' {status}' if status else ''})")
-        return [dead_letter(alias, doc_id, reason) for doc_id, _ in docs]
+        with_retries(config, attempt, f"bulk index into {alias}")
+    except ElasticsearchProblem as problem:
+        failures += [dead_letter(alias, doc_id, f"not indexed: {problem}") for doc_id in pending]
+        pending.clear()
+    failures += [dead_letter(alias, doc_id, "not indexed: Elasticsearch gave no answer for it") for doc_id in pending]
+    return failures
 
 
 def error_reason(exc: ApiError) -> str:
@@ -413,7 +670,7 @@ class WriteToElasticsearch(beam.PTransform):
 
 
 def count(config: EsConfig, kind: str, run_id: str, es: Elasticsearch | None = None) -> int:
-    es = es or config.client()
+    es = es or explained(config, config.client)
     alias = config.alias(kind)
 
     def counted() -> int:
@@ -429,7 +686,7 @@ def rejected_by_kind(config: EsConfig, errors_by_source: dict[str, int]) -> dict
 
 
 def index_run(config: EsConfig, manifest: dict, es: Elasticsearch | None = None) -> None:
-    es = es or config.client()
+    es = es or explained(config, config.client)
     alias = config.alias("runs")
     with_retries(config, lambda: es.index(index=alias, id=manifest["run"]["id"], document=manifest,
                                           refresh="wait_for"), "index the run record")

@@ -84,3 +84,69 @@ def test_no_indexed_document_holds_a_raw_secret(tmp_path, es_config, monkeypatch
     assert any("hit" in s for s in sources) and any("case" in s for s in sources)
     indexed = json.dumps(sources, ensure_ascii=False)
     assert [v[:24] for v in [*SECRETS.values(), PLACEHOLDER_LOOKING] if json.dumps(v)[1:-1] in indexed] == []
+
+
+def sources(es, alias) -> dict[str, dict]:
+    es.indices.refresh(index=alias)
+    return {h["_id"]: h["_source"] for h in es.search(index=alias, query={"match_all": {}}, size=1000)["hits"]["hits"]}
+
+
+def test_a_no_redact_run_never_overwrites_a_redacted_index(tmp_path, es_config, monkeypatch, capsys):
+    """Ids name the message, not its redaction, so a --no-redact run into a redacted prefix would replace every
+    redacted document while the first run record still said verified. It is refused, the files are still
+    written, and the unredacted run indexes under a prefix of its own, where a re-run duplicates nothing."""
+    config = dataclasses.replace(es_config, prefix=es_config.prefix + "-redaction")
+    es = Elasticsearch(es_config.url)
+    code, redacted = scan(tmp_path / "redacted", config, monkeypatch)
+    assert code == 0 and redacted["elasticsearch"]["verified"] is True
+    before = {kind: sources(es, config.alias(kind)) for kind in ("hits", "cases")}
+    assert "<EMAIL_ADDRESS>" in json.dumps(before["hits"])
+    capsys.readouterr()
+
+    code, raw = scan(tmp_path / "raw", config, monkeypatch, "--no-redact")
+    line = [x for x in capsys.readouterr().err.splitlines() if x.startswith("error:")]
+    assert code == 3 and len(line) == 1
+    assert "--redact" in line[0] and "--no-redact" in line[0] and f"CHATFORENSICS_ES_PREFIX={config.prefix}-" in line[0]
+    assert raw["elasticsearch"]["indexed"] is False and raw["elasticsearch"]["error"] in line[0]
+    assert raw["counts"]["hits"] == redacted["counts"]["hits"]
+    assert (tmp_path / "raw" / "reports" / "index.html").exists()
+    assert {kind: sources(es, config.alias(kind)) for kind in ("hits", "cases")} == before
+    record = es.get(index=config.alias("runs"), id=redacted["run"]["id"])["_source"]
+    assert record["elasticsearch"]["verified"] is True
+    assert ids(es, config.alias("runs")) == [redacted["run"]["id"]]
+
+    # Narrower masking is another setting too: it would unmask the kinds it leaves out.
+    code, _ = scan(tmp_path / "narrow", config, monkeypatch, "--redact-kinds", "PHONE_NUMBER")
+    assert code == 3 and {kind: sources(es, config.alias(kind)) for kind in ("hits", "cases")} == before
+
+    own = dataclasses.replace(config, prefix=config.prefix + "-unredacted")
+    for attempt in ("first", "again"):
+        code, unredacted = scan(tmp_path / attempt, own, monkeypatch, "--no-redact")
+        assert code == 0 and unredacted["elasticsearch"]["verified"] is True
+        assert len(ids(es, own.alias("hits"))) == unredacted["counts"]["hits"]
+    assert sorted(ids(es, own.alias("hits"))) == sorted(before["hits"])  # the same ids, in another index
+
+
+def test_an_index_from_before_the_marker_is_judged_by_its_run_records(tmp_path, es_config, monkeypatch):
+    """Indices made by an earlier version carry no redaction marker: their run records say how they were made."""
+    config = dataclasses.replace(es_config, prefix=es_config.prefix + "-legacy")
+    es = Elasticsearch(es_config.url)
+    code, _ = scan(tmp_path / "redacted", config, monkeypatch)
+    assert code == 0
+    for kind in ("hits", "cases"):
+        es.indices.put_mapping(index=config.alias(kind), meta={})  # as an index of the earlier version
+    before = sources(es, config.alias("hits"))
+    code, _ = scan(tmp_path / "raw", config, monkeypatch, "--no-redact")
+    assert code == 3 and sources(es, config.alias("hits")) == before
+
+
+def test_a_migration_keeps_the_prefix_s_redaction_setting(tmp_path, es_config, monkeypatch):
+    from pipelines.sinks.elasticsearch import REDACTION_META
+
+    config = dataclasses.replace(es_config, prefix=es_config.prefix + "-migrated")
+    assert scan(tmp_path / "a", config, monkeypatch, "--no-redact")[0] == 0
+    assert main(["es", "migrate", "--es-url", es_config.url, "--es-prefix", config.prefix]) == 0
+    es = Elasticsearch(es_config.url)
+    for kind in ("hits", "cases"):
+        (index, body), = es.indices.get_mapping(index=config.alias(kind)).items()
+        assert index.endswith("-v2") and body["mappings"]["_meta"][REDACTION_META] == {"redact": False, "kinds": []}

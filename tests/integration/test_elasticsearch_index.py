@@ -213,6 +213,29 @@ def test_the_cli_reports_a_rejection_and_exits_non_zero(tmp_path, es_config, mon
     assert manifest["elasticsearch"]["verified"] is True
 
 
+def test_a_rejection_quoting_a_value_leaves_it_masked_in_errors(tmp_path, es_config, monkeypatch):
+    """The node quotes the value it could not parse ("Preview of field's value: ..."); errors.jsonl gets the
+    reason through the masking gate, so an address or a phone number in it is masked there too."""
+    config = sub_config(es_config, "cli-reject-quote")
+    real_process = es_sink.IndexDocuments.process
+    planted = ("wei.zhang@example.com", "+49 151 23456789")
+    spoiled = []
+
+    def spoil_first_hit(self, doc):
+        if self.kind == "hits" and not spoiled:
+            spoiled.append(doc["hit"]["id"])
+            doc = {**doc, "message": {**doc["message"], "position": " ".join(planted)}}
+        return real_process(self, doc)
+
+    monkeypatch.setattr(es_sink.IndexDocuments, "process", spoil_first_hit)
+    assert scan_demo(tmp_path / "out", config, monkeypatch) == 3
+    errors = read_jsonl(tmp_path / "out" / "errors.jsonl")
+    assert [(e["source"]["pointer"], e["stage"]) for e in errors] == [(spoiled[0], "index")]
+    assert "message.position" in errors[0]["reason"] and "<EMAIL_ADDRESS>" in errors[0]["reason"]
+    written = (tmp_path / "out" / "errors.jsonl").read_text()
+    assert not [v for v in planted if v in written]
+
+
 def test_indexing_rate(es_config, capsys):
     """20k synthetic hits through the Beam sink; the rate goes into the report, the floor only catches collapse."""
     config = sub_config(es_config, "rate")

@@ -12,6 +12,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines.sinks import elasticsearch as es_sink
+from tests.integration.fault_proxy import FaultProxy, items_answered, on
 from tests.integration.test_elasticsearch_index import hit_doc, ids
 
 pytestmark = pytest.mark.integration
@@ -96,4 +97,19 @@ def test_a_node_that_never_comes_back_turns_the_batch_into_dead_letters(es_confi
         gone = replace(config, url=proxy.url)
         dead = es_sink.bulk_index(gone, gone.client(), config.alias("hits"), [(d["hit"]["id"], d) for d in docs])
     assert sorted(d["source"]["pointer"] for d in dead) == sorted(d["hit"]["id"] for d in docs)
-    assert all("unavailable after 2 retries" in d["reason"] and d["stage"] == "index" for d in dead)
+    assert all("cannot reach" in d["reason"] and "gave up after 2 retries" in d["reason"] and d["stage"] == "index"
+               for d in dead)
+
+
+def test_documents_answered_429_one_by_one_are_sent_again_and_only_they(es_config):
+    """The node can take a bulk request and turn down some of its documents (429 per item): those are sent
+    again, within the same retries, and nothing is lost or left as a dead letter."""
+    config = replace(es_config, prefix=f"{es_config.prefix}-items", retries=3, backoff=0.1)
+    es_sink.setup(config)
+    docs = [hit_doc(str(i), f"message {i}") for i in range(20)]
+    busy_once = on("_bulk", items_answered(429, "rejected execution of bulk item"), until=1)
+    with FaultProxy(es_config.url, busy_once) as proxy:
+        via = replace(config, url=proxy.url)
+        dead = es_sink.bulk_index(via, via.client(), config.alias("hits"), [(d["hit"]["id"], d) for d in docs])
+    assert dead == [] and proxy.count("_bulk") == 2
+    assert ids(config.client(), config.alias("hits")) == sorted(f"h-{i}" for i in range(20))

@@ -10,8 +10,11 @@ import base64
 import json
 import logging
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from elasticsearch import ElasticsearchWarning
@@ -98,7 +101,7 @@ def test_writer_indexes_over_https_with_the_ca_file(secure_es, reference, tmp_pa
     assert code == 0, captured.err
     manifest = outputs_complete(tmp_path, reference)
     es = manifest["elasticsearch"]
-    assert es["verified"] is True and es["url"] == secure_es.url
+    assert es["verified"] is True and es["url"] == secure_es.url and es["tls_verify"] is True
     assert es["found"] == es["expected"] == {"hits": manifest["counts"]["hits"], "cases": manifest["counts"]["cases"]}
 
     admin, run_id = secure_es.admin, manifest["run"]["id"]
@@ -127,7 +130,7 @@ def test_a_wrong_password_is_refused_in_one_line_and_the_files_are_complete(secu
     assert "did not accept the credentials" in line and "401" in line and secure_es.users["writer"][0] in line
     manifest = outputs_complete(tmp_path, reference)
     recorded = manifest["elasticsearch"]
-    assert recorded.keys() == {"indexed", "url", "error"} and recorded["indexed"] is False
+    assert recorded.keys() == {"indexed", "url", "error", "tls_verify"} and recorded["indexed"] is False
     assert recorded["url"] == secure_es.url and recorded["error"] in line
     nothing_indexed(secure_es, prefix)
     assert_never_shown(wrong, secure_es.users["writer"][0], tmp_path, captured.out, captured.err, debug_logs.text)
@@ -183,7 +186,12 @@ def test_verify_false_indexes_without_a_ca_and_warns_once(secure_es, reference, 
     code = scan(tmp_path, monkeypatch, **settings)
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert outputs_complete(tmp_path, reference)["elasticsearch"]["verified"] is True
+    manifest = outputs_complete(tmp_path, reference)
+    assert manifest["elasticsearch"]["verified"] is True
+    # Recorded where an investigator looks later: the manifest and the run record in the index.
+    assert manifest["elasticsearch"]["tls_verify"] is False
+    record = secure_es.admin.get(index=f"{settings['prefix']}-runs", id=manifest["run"]["id"])["_source"]
+    assert record["elasticsearch"]["tls_verify"] is False
     warned = [r for r in debug_logs.records if "verification is off" in r.getMessage()]
     assert len(warned) == 1 and warned[0].levelno == logging.WARNING and secure_es.url in warned[0].getMessage()
     assert [w for w in recwarn if "Unverified HTTPS" in str(w.message) or "verify_certs" in str(w.message)] == []
@@ -195,12 +203,12 @@ class Recorder(BaseHTTPRequestHandler):
     """Records each request's headers and answers like a node that does not know the key: 401, JSON."""
 
     seen: list = []
+    error = {"type": "security_exception", "reason": "unable to authenticate with the key"}
 
     def _answer(self):
         self.seen.append({name.lower(): value for name, value in self.headers.items()})
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        body = json.dumps({"error": {"type": "security_exception", "reason": "unable to authenticate with the key"},
-                           "status": 401}).encode()
+        body = json.dumps({"error": self.error, "status": 401}).encode()
         self.send_response(401)
         self.send_header("Content-Type", "application/json")
         self.send_header("X-Elastic-Product", "Elasticsearch")
@@ -234,3 +242,133 @@ def test_an_api_key_is_sent_as_the_apikey_header_and_never_shown(reference, tmp_
     outputs_complete(tmp_path, reference)
     assert_never_shown(API_KEY, None, tmp_path, captured.out, captured.err, debug_logs.text)
     assert_never_shown("pa55-not-used", "investigator", tmp_path, captured.out, captured.err, debug_logs.text)
+
+
+class ExpiredKey(Recorder):
+    """Answers as Elasticsearch does for an API key past its expiration (its body, with the realm's reason)."""
+
+    error = {"type": "security_exception",
+             "reason": "unable to authenticate with provided credentials and anonymous access is not allowed for "
+                       "this request",
+             "additional_unsuccessful_credentials": "API key: api key is expired"}
+
+
+def run_against(handler, tmp_path, monkeypatch, **settings) -> int:
+    handler.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        return scan(tmp_path, monkeypatch, url=f"http://127.0.0.1:{server.server_port}", **settings)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_expired_api_key_is_named_as_expired(reference, tmp_path, monkeypatch, capsys, debug_logs):
+    code = run_against(ExpiredKey, tmp_path, monkeypatch, api_key=API_KEY, prefix="chatforensics-expired")
+    line = error_line(capsys.readouterr().err)
+    assert code == 3 and "API key has expired" in line and "api key is expired" in line
+    assert len(ExpiredKey.seen) == 1  # not retried
+    outputs_complete(tmp_path, reference)
+
+
+def test_a_missing_ca_file_is_named_at_once_and_the_files_are_complete(secure_es, reference, tmp_path, monkeypatch,
+                                                                       capsys, debug_logs):
+    missing = tmp_path / "no-such-dir" / "ca.pem"
+    started = time.monotonic()
+    code = scan(tmp_path / "out", monkeypatch, **as_user(secure_es, "writer", ca_file=str(missing),
+                                                         prefix=f"{secure_es.prefix}-missingca"))
+    line = error_line(capsys.readouterr().err)
+    assert code == 3 and str(missing) in line and "does not exist" in line and "Errno" not in line
+    assert [r.getMessage() for r in debug_logs.records if "retry" in r.getMessage()] == []
+    assert time.monotonic() - started < 25  # the scan alone; before, 31 s of retries came first
+    outputs_complete(tmp_path / "out", reference)
+
+
+def test_https_to_a_plain_http_port_is_said_at_once(es_url, reference, tmp_path, monkeypatch, capsys, debug_logs):
+    """The plain node on its port, asked with https: a handshake answered in plain HTTP, not a node that is away."""
+    code = scan(tmp_path, monkeypatch, url=es_url.replace("http://", "https://"), prefix="chatforensics-plainport")
+    line = error_line(capsys.readouterr().err)
+    assert code == 3 and "does not speak TLS" in line and "make es-start" not in line
+    assert [r.getMessage() for r in debug_logs.records if "retry" in r.getMessage()] == []
+    outputs_complete(tmp_path, reference)
+
+
+def test_es_setup_gives_each_cause_its_own_line(secure_es, es_url, tmp_path, monkeypatch, capsys):
+    """Wrong password, missing privilege, no CA, a CA file that is not there, https to a plain port, no
+    credentials at all: one line each, each naming its cause, none retried."""
+    prefix = f"{secure_es.prefix}-causes"
+    writer = as_user(secure_es, "writer", prefix=prefix)
+    causes = {
+        "did not accept the credentials": {**writer, "password": f"wrong-{uuid.uuid4().hex}"},
+        "refused user chatforensics_reader a privilege": as_user(secure_es, "reader", prefix=prefix),
+        "is not trusted": {k: v for k, v in writer.items() if k != "ca_file"},
+        "does not exist": {**writer, "ca_file": str(tmp_path / "gone.pem")},
+        "does not speak TLS": {"url": es_url.replace("http://", "https://"), "prefix": prefix},
+        "asks for credentials and none were given": {"url": secure_es.url, "ca_file": secure_es.ca_file,
+                                                     "prefix": prefix},
+    }
+    lines = {}
+    for cause, settings in causes.items():
+        use(monkeypatch, **settings)
+        started = time.monotonic()
+        assert main(["es", "setup"]) == 2
+        lines[cause] = error_line(capsys.readouterr().err)
+        assert cause in lines[cause] and time.monotonic() - started < 10, lines[cause]
+    assert len(set(lines.values())) == len(causes)
+    assert not any("security_exception" in line.split(":", 2)[-1][:40] for line in lines.values())
+    nothing_indexed(secure_es, prefix)
+
+
+def test_credentials_in_the_es_url_stay_out_of_beam_and_of_process_listings(secure_es, reference, tmp_path,
+                                                                             monkeypatch, capsys):
+    """`--es-url https://user:pass@host` works (the local worker processes index with it), but the user and
+    password are taken out of the URL before Beam copies the options into the pipeline: no pipeline option,
+    no worker's command line and no worker's PIPELINE_OPTIONS holds the password."""
+    import apache_beam as beam
+
+    user, password = secure_es.users["writer"]
+    prefix = f"{secure_es.prefix}-urlcreds"
+    use(monkeypatch, ca_file=secure_es.ca_file, prefix=prefix)
+    # Where the run moves the URL's credentials: empty now, restored after the test.
+    monkeypatch.setenv("CHATFORENSICS_ES_USERNAME", "")
+    monkeypatch.setenv("CHATFORENSICS_ES_PASSWORD", "")
+    host = secure_es.url.removeprefix("https://")
+    url = f"https://{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+
+    options_seen = []
+    real_pipeline = beam.Pipeline
+
+    class Recording(real_pipeline):
+        def __init__(self, *args, options=None, **kwargs):
+            options_seen.append(json.dumps(options.get_all_options(retain_unknown_options=True), default=str))
+            super().__init__(*args, options=options, **kwargs)
+
+    monkeypatch.setattr(beam, "Pipeline", Recording)
+    listings, stop = [], threading.Event()
+
+    def watch():  # what `ps` (command lines) and `ps e` (environments) show of this process's children
+        while not stop.wait(0.2):
+            for proc in Path("/proc").glob("[0-9]*"):
+                try:
+                    cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+                    environ = (proc / "environ").read_bytes().decode(errors="replace").split("\0")
+                except OSError:
+                    continue
+                shown = [cmdline, *[v for v in environ if v.startswith("PIPELINE_OPTIONS=")]]
+                listings.extend(text for text in shown if "sdk_worker" in cmdline or "PIPELINE_OPTIONS" in text)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        code = main(["run", "--input", str(EXAMPLES / "slack-demo"), "--out", str(tmp_path), "--quiet",
+                     "--es-url", url, "--direct_running_mode=multi_processing", "--direct_num_workers=2"])
+    finally:
+        stop.set()
+        watcher.join()
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert outputs_complete(tmp_path, reference)["elasticsearch"]["verified"] is True
+    assert options_seen and listings, "the pipeline and its worker processes were seen"
+    assert [text for text in [*options_seen, *listings] if password in text or quote(password, safe="") in text] == []
+    assert_never_shown(password, user, tmp_path, captured.out, captured.err)

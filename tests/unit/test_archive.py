@@ -135,6 +135,46 @@ def test_symlinks_in_a_folder_are_refused(tmp_path):
     assert list(archive.members()) == ["_chat.txt"] and archive.refused[0][0] == "link.txt"
 
 
+def test_a_symlinked_folder_is_refused_and_reported_not_skipped_unseen(tmp_path):
+    """os.walk lists a linked folder and never enters it: a whole channel vanished without a word."""
+    elsewhere = tmp_path / "elsewhere" / "secret-channel"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "2025-03-05.json").write_text("[]")
+    export = tmp_path / "export"
+    (export / "general").mkdir(parents=True)
+    (export / "general" / "2025-03-05.json").write_text("[]")
+    (export / "secret-channel").symlink_to(elsewhere, target_is_directory=True)
+    archive = Archive(export)
+    assert list(archive.members()) == ["general/2025-03-05.json"]
+    assert archive.refused == [("secret-channel", "symbolic link to a folder not followed (it may point outside "
+                                                  "the export)")]
+
+
+def test_a_run_reports_every_refusal_even_when_nothing_is_left_to_read(tmp_path):
+    """A ZIP nested two deep, or an export that is only a linked folder: the error line says why."""
+    from pipelines.ingest import UnknownFormat, detect
+
+    inner = tmp_path / "inner.zip"
+    with zipfile.ZipFile(inner, "w") as z:
+        z.writestr("channels.json", "[]")
+        z.writestr("general/2025-03-05.json", "[]")
+    middle = tmp_path / "middle.zip"
+    with zipfile.ZipFile(middle, "w") as z:
+        z.write(inner, "inner.zip")
+    outer = tmp_path / "outer.zip"
+    with zipfile.ZipFile(outer, "w") as z:
+        z.write(middle, "middle.zip")
+    with pytest.raises(UnknownFormat, match="0 files seen; 1 refused, e.g. middle.zip!inner.zip: a ZIP nested two "
+                                            "levels deep is not opened"):
+        detect(Archive(outer))
+    folder = tmp_path / "linked"
+    folder.mkdir()
+    (folder / "general").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (tmp_path / "elsewhere").mkdir()
+    with pytest.raises(UnknownFormat, match="1 refused, e.g. general: symbolic link to a folder not followed"):
+        detect(Archive(folder))
+
+
 def test_special_files_in_a_folder_are_refused_not_read(tmp_path):
     """A FIFO would hang the run (reading it waits for a writer); it is reported, the rest is read."""
     (tmp_path / "export").mkdir()

@@ -346,3 +346,50 @@ def test_the_phone_gate_floor_is_the_shortest_valid_number_phonenumbers_knows():
         PhoneMetadata.metadata_for_nongeo_region(cc) for cc in COUNTRY_CODES_FOR_NON_GEO_REGIONS]
     shortest = min(n for md in metadata for n in md.general_desc.possible_length if n > 0)
     assert shortest == PHONE_MIN_DIGITS
+
+
+def test_fast_context_words_are_presidios(finder):
+    """The keyword index gives the words Presidio's token-by-token walk gives, on every token of texts where
+    keywords are dense, sparse and absent for long stretches (the 112 s case)."""
+    from presidio_analyzer import LemmaContextAwareEnhancer
+
+    from analyzers.entities import _LazyArtifacts
+
+    stock, fast = LemmaContextAwareEnhancer(), FastLemmaContextAwareEnhancer()
+    for lang, text in (
+        ("en", "call me at 555-1234 or my phone +1 212 555 0100, the key is here, thanks a lot"),
+        ("zh", "你好" * 40 + "电话 key 1.1.1.1 " + "好" * 30 + " token 13812345678 完"),
+        ("zh", "1." * 200),
+    ):
+        artifacts = _LazyArtifacts(finder.nlp_engine, text, lang)
+        for start in range(0, len(text), 3):
+            assert sorted(fast._extract_surrounding_words(artifacts, "w", start)) == sorted(
+                stock._extract_surrounding_words(artifacts, "w", start)), (lang, start)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_windows_miss_nothing_at_their_cuts(finder, language):
+    """A long text is read in overlapping windows; what lies across a cut is found once, whole, as in a short text."""
+    from analyzers.entities import OVERLAP, WINDOW
+
+    planted = ["wei.zhang@example.com", "+49 151 23456789", "4111 1111 1111 1111", "13812345678"]
+    for cut in (WINDOW, 2 * WINDOW - OVERLAP):
+        for shift in range(-30, 10, 7):
+            for value in planted:
+                at = cut + shift
+                text = "x " * (at // 2) + "a" * (at % 2) + f" {value} " + "y " * 3000
+                found = [(e["type"], text[e["start"]:e["end"]]) for e in finder.find(text, language)]
+                alone = [(e["type"], v) for e in finder.find(f"x {value} y", language)
+                         for v in [f"x {value} y"[e["start"]:e["end"]]]]
+                assert found == alone, (language, cut, shift, value, found)
+
+
+def test_a_secret_longer_than_a_window_is_masked_whole(finder):
+    from analyzers.entities import WINDOW
+
+    body = "\n".join("".join(_RNG.choice(B62 + "+/") for _ in range(64)) for _ in range(2 * WINDOW // 64))
+    block = f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----"
+    text = "x " * (WINDOW // 3) + block + " done"
+    found = finder.find(text)
+    assert [(e["type"], text[e["start"]:e["end"]]) for e in found] == [("PRIVATE_KEY", block)]
+    assert mask(text, found) == "x " * (WINDOW // 3) + "<PRIVATE_KEY> done"

@@ -67,3 +67,53 @@ def test_a_failing_connection_logs_and_prints_no_secret(env, monkeypatch, caplog
     assert "cannot reach" in shown
     for secret in (API_KEY, PASSWORD, "aW52ZXN0aWdhdG9yOnBhNTU"):  # the last: base64 of "investigator:pa55"
         assert secret not in shown
+
+
+def test_credentials_in_the_url_become_settings_and_leave_the_url(monkeypatch):
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+    config = EsConfig.from_env("https://investigator:p%40ss%3Aword@es.example:9243/")
+    assert (config.url, config.username, config.password) == ("https://es.example:9243/", "investigator", "p@ss:word")
+    assert "p@ss" not in repr(config) and config.safe_url == config.url
+
+
+def test_run_moves_url_credentials_into_the_environment_before_beam_sees_them(monkeypatch):
+    from pipelines.scan import move_url_credentials
+
+    monkeypatch.setenv("CHATFORENSICS_ES_USERNAME", "")  # restored after the test, whatever the run sets
+    monkeypatch.setenv("CHATFORENSICS_ES_PASSWORD", "")
+    argv = move_url_credentials(["--input", "x", "--es-url", "https://u:s3cr%2Ft@h:9201", "--es-url=http://v:w@h2"])
+    assert argv == ["--input", "x", "--es-url", "https://h:9201", "--es-url=http://h2"]
+    import os
+
+    assert (os.environ["CHATFORENSICS_ES_USERNAME"], os.environ["CHATFORENSICS_ES_PASSWORD"]) == ("v", "w")
+    assert move_url_credentials(["--es-url", "http://127.0.0.1:9200"]) == ["--es-url", "http://127.0.0.1:9200"]
+
+
+def _take(args) -> int:
+    path, times = args
+    config = EsConfig(budget_file=path, retry_budget=7)
+    from pipelines.sinks.elasticsearch import take_retry
+
+    return sum(take_retry(config) for _ in range(times))
+
+
+def test_the_retry_budget_is_one_for_the_whole_run_across_processes(tmp_path):
+    """Four processes asking for 5 retries each get 7 between them: the budget is the run's, not a worker's."""
+    import multiprocessing
+
+    from pipelines.sinks.elasticsearch import retries_taken
+
+    ledger = str(tmp_path / "es-retries")
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        granted = pool.map(_take, [(ledger, 5)] * 4)
+    assert sum(granted) == 7 and retries_taken(EsConfig(budget_file=ledger, retry_budget=7)) == 7
+
+
+def test_backoff_has_jitter_within_its_bounds():
+    from pipelines.sinks.elasticsearch import backoff
+
+    config = EsConfig(backoff=0.5, max_backoff=16)
+    for attempt, ceiling in enumerate([0.5, 1, 2, 4, 8, 16, 16]):
+        delays = {backoff(config, attempt) for _ in range(50)}
+        assert all(ceiling / 2 <= d <= ceiling for d in delays) and len(delays) > 1

@@ -105,3 +105,34 @@ def test_thousands_of_small_inflating_members_are_refused_early_and_the_rest_is_
     assert json.loads((out / "manifest.json").read_text())["counts"]["messages"] == 1
     errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
     assert len(errors) == 300 and all("zip bomb" in e["reason"] for e in errors)
+
+
+# Budgets for one crafted message (benchmarks/hostile.py has them all at full size): each is several times what
+# the message costs now and a fraction of what it cost before the entity scan read text in windows with a
+# keyword index and a bounded e-mail pattern (zh-dotted-tail 34 s at 40,000 characters, email-local-run 290 s
+# at 20,000, zh-phones 187 s at 40,000), or before the PDF's long words were broken (quadratic in the word).
+SCREEN_BUDGETS = [("zh-dotted-tail", 40_000, 15.0), ("email-local-run", 20_000, 5.0), ("zh-phones", 40_000, 15.0)]
+
+
+@pytest.fixture(scope="module")
+def finder():
+    from analyzers.entities import EntityFinder
+
+    return EntityFinder()
+
+
+@pytest.mark.parametrize("name, size, budget", SCREEN_BUDGETS, ids=[b[0] for b in SCREEN_BUDGETS])
+def test_the_worst_messages_are_screened_within_budget(finder, name, size, budget):
+    from benchmarks.hostile import CASES, screen_seconds
+
+    case = next(c for c in CASES if c.name == name)
+    seconds = screen_seconds(finder, case, size / case.size)
+    assert seconds < budget, f"{name}: {seconds:.1f} s for {size} characters (budget {budget} s)"
+
+
+def test_a_long_word_is_printed_within_budget():
+    pytest.importorskip("weasyprint")
+    from benchmarks.hostile import pdf_seconds
+
+    seconds = pdf_seconds(40_000)
+    assert seconds < 20.0, f"{seconds:.1f} s to print a case page holding a 40,000-character word"
