@@ -80,6 +80,16 @@ class Utf8Repair(io.RawIOBase):
         return size
 
 
+def json_list_items(stream: BinaryIO) -> Iterator[Any] | None:
+    """The items of a top-level JSON list, built one at a time by ijson's C builder; None when the stream
+    holds something else than a list."""
+    buffered = io.BufferedReader(Utf8Repair(stream), 1 << 16)
+    head = buffered.peek(1 << 12)[: 1 << 12].lstrip(b" \t\r\n\xef\xbb\xbf")
+    if not head.startswith(b"["):
+        return None
+    return ijson.items(buffered, "item", use_float=True)
+
+
 def json_events(stream: BinaryIO) -> Iterator[tuple[str, str, Any]]:
     """(prefix, event, value) of ijson, over repaired UTF-8."""
     return ijson.parse(io.BufferedReader(Utf8Repair(stream), 1 << 16), use_float=True)

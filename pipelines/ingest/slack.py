@@ -10,11 +10,13 @@ import html
 import json
 import posixpath
 import re
+from collections import deque
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from pipelines.archive import Archive
 from pipelines.ingest.base import DataError, DeadLetter, Merged, Reader, Record, iso_utc, new_message
+from pipelines.ingest.parsing import JSON_ERRORS, json_list_items
 
 DAY_FILE = re.compile(r"(?:^|/)([^/]+)/(\d{4}-\d{2}-\d{2})\.json$")
 LISTS = {"channels.json": "channel", "groups.json": "private", "dms.json": "dm", "mpims.json": "group_dm"}
@@ -28,6 +30,7 @@ SYSTEM_SUBTYPES = {
 DELETED_TEXT = "This message was deleted."
 MENTION = re.compile(r"<([@#!])([^>|]+)(?:\|([^>]*))?>")
 LINK = re.compile(r"<((?:https?|mailto|ftp):[^>|]+)(?:\|([^>]*))?>")
+HELD = 10_000  # records of a day file held back for edit and deletion events that come after them
 
 
 def _root(archive: Archive) -> str:
@@ -110,29 +113,44 @@ class SlackReader(Reader):
         return {"users": users, "conversations": conversations, "root": root}, errors
 
     def read(self, stream: BinaryIO, member: str, context: dict) -> Iterator[Record]:
-        raw = stream.read()
-        try:
-            records = json.loads(raw.decode("utf-8", errors="replace"))
-        except (ValueError, RecursionError) as exc:
-            yield DeadLetter(member, "", f"not valid JSON: {exc}")
-            return
-        if not isinstance(records, list):
-            yield DeadLetter(member, "", "a day file must be a JSON list of messages")
-            return
+        """The day file's messages in file order, streamed: a day file can hold millions of messages.
+
+        An edit or deletion event changes a message read before it; the last `HELD` records wait so
+        their later events can still be merged into them, and an event whose message has already gone
+        on is kept as a message of its own (as when the message is in another day file)."""
         folder = DAY_FILE.search(member).group(1)
         conversation = context["conversations"].get(folder) or {"id": folder, "name": folder, "type": "channel"}
-        built: dict[str, dict] = {}
-        out: list[Record] = []
-        for i, item in enumerate(records):
-            pointer = f"/{i}"
-            try:
-                record = self._record(item, member, pointer, conversation, context, built)
-            except DataError as exc:
-                record = DeadLetter(member, pointer, str(exc))
-            if isinstance(record, dict):
-                built[record["message"]["id"]] = record
-            out.append(record)
-        yield from out
+        items = json_list_items(stream)
+        if items is None:
+            yield DeadLetter(member, "", "a day file must be a JSON list of messages")
+            return
+        held: deque[Record] = deque()
+        built: dict[str, dict] = {}  # message id -> its record, while held
+        index = -1
+        try:
+            for index, item in enumerate(items):
+                pointer = f"/{index}"
+                try:
+                    record = self._record(item, member, pointer, conversation, context, built)
+                except DataError as exc:
+                    record = DeadLetter(member, pointer, str(exc))
+                if isinstance(record, dict):
+                    built[record["message"]["id"]] = record
+                held.append(record)
+                if len(held) > HELD:
+                    yield self._let_go(held.popleft(), built)
+        except JSON_ERRORS as exc:
+            yield from held
+            after = " after this record" if index >= 0 else ""
+            yield DeadLetter(member, f"/{index + 1}", f"not valid JSON{after}: {exc}")
+            return
+        yield from held
+
+    @staticmethod
+    def _let_go(record: Record, built: dict[str, dict]) -> Record:
+        if isinstance(record, dict) and built.get(record["message"]["id"]) is record:
+            del built[record["message"]["id"]]
+        return record
 
     def _record(self, item: Any, member: str, pointer: str, conversation: dict, context: dict,
                 built: dict[str, dict]) -> Record:

@@ -136,3 +136,14 @@ def test_a_long_word_is_printed_within_budget():
 
     seconds = pdf_seconds(40_000)
     assert seconds < 20.0, f"{seconds:.1f} s to print a case page holding a 40,000-character word"
+
+
+def test_a_huge_day_file_is_streamed_in_bounded_memory():
+    """200,000 messages in one Slack day file (27 MB): decoded whole it peaked near 450 MiB; streamed, the reading
+    process stays near its start-up size (benchmarks/hugefile.py has the full-size figures)."""
+    from benchmarks.hugefile import peak_rss_mib
+
+    records, peak = peak_rss_mib(200_000)
+    _, start = peak_rss_mib(1)
+    assert records == 200_000
+    assert peak - start < 60, f"peak RSS {peak} MiB reading 200,000 messages in one day file, {start} MiB for one"

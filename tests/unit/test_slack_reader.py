@@ -1,7 +1,9 @@
+import json
+
 import pytest
 
 from pipelines.archive import Archive
-from pipelines.ingest import UnknownFormat, detect
+from pipelines.ingest import UnknownFormat, detect, slack
 from pipelines.ingest.base import DeadLetter, Merged
 from pipelines.ingest.slack import SlackReader
 from tests.helpers import CONCEALMENT_DAY, T0, msg, write_slack, zip_folder
@@ -82,3 +84,33 @@ def test_unknown_layout_names_the_formats_tried(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(UnknownFormat, match="tried .*slack"):
         detect(Archive(tmp_path))
+
+
+def test_a_day_file_broken_midway_keeps_the_messages_before_the_break(tmp_path):
+    """A day file is streamed: a break in the JSON loses only what follows it, with the position it broke at."""
+    good = json.dumps([msg("U1", T0 + i, f"message {i}") for i in range(3)])
+    _, records, _ = read_all(write_slack(tmp_path / "export", {"random/2024-05-01": good[:-1] + ', {"ts": '}))
+    assert [r["message"]["text"] for r in records if isinstance(r, dict)] == ["message 0", "message 1", "message 2"]
+    dead = [r for r in records if isinstance(r, DeadLetter)]
+    assert len(dead) == 1 and dead[0].pointer == "/3" and "not valid JSON after this record" in dead[0].reason
+
+
+def test_a_day_file_that_is_not_a_list_is_one_dead_letter(tmp_path):
+    _, records, _ = read_all(write_slack(tmp_path / "export", {"random/2024-05-01": '{"messages": []}'}))
+    assert len(records) == 1 and "must be a JSON list" in records[0].reason
+
+
+def test_an_edit_long_after_its_message_is_kept_as_a_message_of_its_own(tmp_path, monkeypatch):
+    """Records wait for later edit events only up to HELD records back (memory stays bounded whatever one file
+    holds); an edit of a message already let go is kept as its own message, as when the original is in another
+    day file. Within reach, the edit is merged."""
+    monkeypatch.setattr(slack, "HELD", 2)
+    edit = {"type": "message", "subtype": "message_changed", "ts": f"{T0 + 9:.6f}",
+            "message": {"type": "message", "user": "U2", "text": "fixed typo", "ts": f"{T0:.6f}"}}
+    near = [msg("U2", T0, "typo"), msg("U1", T0 + 1, "one"), {**edit}]
+    far = [msg("U2", T0, "typo"), msg("U1", T0 + 1, "one"), msg("U1", T0 + 2, "two"), {**edit}]
+    _, records, _ = read_all(write_slack(tmp_path / "near", {"random/2024-05-01": near}))
+    assert [r["message"]["text"] for r in records if isinstance(r, dict)] == ["fixed typo", "one"]
+    _, records, _ = read_all(write_slack(tmp_path / "far", {"random/2024-05-01": far}))
+    texts = [r["message"]["text"] for r in records if isinstance(r, dict)]
+    assert texts == ["typo", "one", "two", "fixed typo"] and not any(isinstance(r, Merged) for r in records)
