@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 
 from pipelines.archive import Archive
 from pipelines.ingest.base import DataError, DeadLetter, Reader, Record, iso_utc, new_message
-from pipelines.ingest.parsing import JSON_ERRORS, as_dict, as_list, build_value, epoch_iso, head_text, json_events
+from pipelines.ingest.parsing import JSON_ERRORS, StreamedJson, as_dict, as_list, build_value, epoch_iso, head_text
 
 CONVERSATION_TYPES = {
     "DirectTextChat": "dm", "DirectGroupTextChat": "group_dm", "GuildPrivateThread": "private",
@@ -46,7 +46,8 @@ class DiscordReader(Reader):
         return [n for n in names if _looks_like_discord(head_text(archive, n, 4096))]
 
     def read(self, stream: BinaryIO, member: str, context: Any) -> Iterator[Record]:
-        events = json_events(stream)
+        document = StreamedJson(stream)
+        events = document.events()
         meta: dict[str, Any] = {}
         roots: dict[str, str] = {}
         index, pointer = -1, "/"
@@ -65,6 +66,7 @@ class DiscordReader(Reader):
                     yield DeadLetter(member, pointer, str(exc))
         except JSON_ERRORS as exc:
             yield DeadLetter(member, pointer, f"JSON breaks off after this record: {exc}")
+        yield from document.dead_letters(member)
 
     def _message(self, item: Any, member: str, pointer: str, meta: dict, roots: dict[str, str]) -> dict:
         if not isinstance(item, dict):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import io
+import itertools
 import json
 from collections.abc import Iterator
 from typing import Any, BinaryIO
@@ -16,7 +17,7 @@ from typing import Any, BinaryIO
 import ijson
 
 from pipelines.archive import Archive, UnsafeMember
-from pipelines.ingest.base import DataError
+from pipelines.ingest.base import DataError, DeadLetter
 
 SNIFF_BYTES = 16 << 10
 LATEST_EPOCH = 4102444800  # 2100-01-01: later times are corrupt, not future messages
@@ -80,19 +81,120 @@ class Utf8Repair(io.RawIOBase):
         return size
 
 
-def json_list_items(stream: BinaryIO) -> Iterator[Any] | None:
-    """The items of a top-level JSON list, built one at a time by ijson's C builder; None when the stream
-    holds something else than a list."""
-    buffered = io.BufferedReader(Utf8Repair(stream), 1 << 16)
-    head = buffered.peek(1 << 12)[: 1 << 12].lstrip(b" \t\r\n\xef\xbb\xbf")
-    if not head.startswith(b"["):
-        return None
-    return ijson.items(buffered, "item", use_float=True)
+MAX_JSON_DEPTH = 1000  # ijson keeps one prefix string per open level: 30,000 levels cost 2.2 GB of them
+OPENERS, CLOSERS = frozenset(b"[{"), frozenset(b"]}")
+NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+AS_STEP = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # read as signed bytes: +1 opens a level, -1 closes
 
 
-def json_events(stream: BinaryIO) -> Iterator[tuple[str, str, Any]]:
-    """(prefix, event, value) of ijson, over repaired UTF-8."""
-    return ijson.parse(io.BufferedReader(Utf8Repair(stream), 1 << 16), use_float=True)
+class NestingGuard(io.RawIOBase):
+    """Passes JSON bytes through, but a value nested deeper than `limit` levels becomes `null`.
+
+    No real export nests past a dozen levels; a crafted one does to exhaust memory. Each chunk's depth is
+    found at C speed (escapes, then strings, removed before brackets are counted); only a chunk that
+    crosses the limit is walked byte by byte. What was left out is listed in `dropped` as (byte offset,
+    length), so the rest of the file is read and the gap is reported."""
+
+    def __init__(self, raw: BinaryIO, limit: int = MAX_JSON_DEPTH):
+        self._raw, self._limit = raw, limit
+        self._depth, self._in_string, self._escaped = 0, False, False
+        self._swallowed_from: int | None = None  # offset where the value being left out began
+        self._offset = 0
+        self._pending = b""
+        self.dropped: list[tuple[int, int]] = []
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._pending:
+            chunk = self._raw.read(1 << 16)
+            if not chunk:
+                return 0
+            self._pending = self._pass(chunk)
+            self._offset += len(chunk)
+        size = min(len(buffer), len(self._pending))
+        buffer[:size], self._pending = self._pending[:size], self._pending[size:]
+        return size
+
+    def _pass(self, chunk: bytes) -> bytes:
+        brackets, in_string, escaped = self._structure(chunk)
+        opened = brackets.count(b"[") + brackets.count(b"{")
+        end = self._depth + 2 * opened - len(brackets)
+        swallowing = self._swallowed_from is not None
+        if not swallowing and self._depth + opened <= self._limit:  # cannot reach the limit: no need to look
+            self._depth, self._in_string, self._escaped = end, in_string, escaped
+            return chunk
+        steps = memoryview(brackets.translate(AS_STEP)).cast("b")
+        depths = list(itertools.accumulate(steps, initial=self._depth))
+        if (max(depths) <= self._limit) if not swallowing else (min(depths) > self._limit):
+            self._depth, self._in_string, self._escaped = end, in_string, escaped
+            return b"" if swallowing else chunk
+        return self._walk(chunk)
+
+    def _structure(self, chunk: bytes) -> tuple[bytes, bool, bool]:
+        """The chunk's brackets outside strings, and whether it ends inside a string, after a backslash."""
+        text = (b'"' if self._in_string else b"") + chunk[1 if self._escaped else 0:]
+        # Pairs of backslashes are escaped backslashes; a backslash left before a quote escapes it.
+        text = text.replace(b"\\\\", b"").replace(b'\\"', b"")
+        escaped = text.endswith(b"\\")
+        between_quotes = text.translate(None, NOT_STRUCTURE).split(b'"')  # odd pieces are inside strings
+        in_string = len(between_quotes) % 2 == 0
+        return b"".join(between_quotes[::2]), in_string, escaped and in_string
+
+    def _walk(self, chunk: bytes) -> bytes:
+        kept = bytearray()
+        for position, byte in enumerate(chunk):
+            swallowing = self._swallowed_from is not None
+            if self._escaped:
+                self._escaped = False
+            elif self._in_string:
+                self._escaped = byte == 0x5C
+                self._in_string = byte != 0x22
+            elif byte == 0x22:
+                self._in_string = True
+            elif byte in OPENERS:
+                self._depth += 1
+                if self._depth == self._limit + 1:
+                    self._swallowed_from = self._offset + position
+                    kept += b"null"
+                    continue
+            elif byte in CLOSERS:
+                self._depth -= 1
+                if swallowing and self._depth == self._limit:
+                    start = self._swallowed_from
+                    self.dropped.append((start, self._offset + position + 1 - start))
+                    self._swallowed_from = None
+                    continue
+            if not swallowing:
+                kept.append(byte)
+        return bytes(kept)
+
+
+class StreamedJson:
+    """One JSON file read as a stream (repaired UTF-8, nesting capped), and what the cap left out."""
+
+    def __init__(self, stream: BinaryIO):
+        self._guard = NestingGuard(Utf8Repair(stream))
+        self._buffered = io.BufferedReader(self._guard, 1 << 16)
+
+    def items(self) -> Iterator[Any] | None:
+        """The items of a top-level JSON list, built one at a time by ijson's C builder; None when the
+        stream holds something else than a list."""
+        head = self._buffered.peek(1 << 12)[: 1 << 12].lstrip(b" \t\r\n")
+        if not head.startswith(b"["):
+            return None
+        return ijson.items(self._buffered, "item", use_float=True)
+
+    def events(self) -> Iterator[tuple[str, str, Any]]:
+        """(prefix, event, value) of ijson."""
+        return ijson.parse(self._buffered, use_float=True)
+
+    def dead_letters(self, member: str) -> Iterator[DeadLetter]:
+        for offset, length in self._guard.dropped:
+            yield DeadLetter(member, f"byte {offset}",
+                             f"a value nested deeper than {MAX_JSON_DEPTH} levels ({length} bytes) was left out; "
+                             "the record holding it was read without it")
 
 
 def build_value(event: str, value: Any, events: Iterator[tuple[str, str, Any]]) -> Any:

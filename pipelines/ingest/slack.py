@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 
 from pipelines.archive import Archive
 from pipelines.ingest.base import DataError, DeadLetter, Merged, Reader, Record, iso_utc, new_message
-from pipelines.ingest.parsing import JSON_ERRORS, json_list_items
+from pipelines.ingest.parsing import JSON_ERRORS, StreamedJson
 
 DAY_FILE = re.compile(r"(?:^|/)([^/]+)/(\d{4}-\d{2}-\d{2})\.json$")
 LISTS = {"channels.json": "channel", "groups.json": "private", "dms.json": "dm", "mpims.json": "group_dm"}
@@ -120,7 +120,8 @@ class SlackReader(Reader):
         on is kept as a message of its own (as when the message is in another day file)."""
         folder = DAY_FILE.search(member).group(1)
         conversation = context["conversations"].get(folder) or {"id": folder, "name": folder, "type": "channel"}
-        items = json_list_items(stream)
+        document = StreamedJson(stream)
+        items = document.items()
         if items is None:
             yield DeadLetter(member, "", "a day file must be a JSON list of messages")
             return
@@ -143,8 +144,9 @@ class SlackReader(Reader):
             yield from held
             after = " after this record" if index >= 0 else ""
             yield DeadLetter(member, f"/{index + 1}", f"not valid JSON{after}: {exc}")
-            return
-        yield from held
+        else:
+            yield from held
+        yield from document.dead_letters(member)
 
     @staticmethod
     def _let_go(record: Record, built: dict[str, dict]) -> Record:

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 
 from pipelines.archive import Archive
 from pipelines.ingest.base import DataError, DeadLetter, Reader, Record, iso_utc, new_message
-from pipelines.ingest.parsing import JSON_ERRORS, as_dict, as_list, build_value, epoch_of, head_text, json_events
+from pipelines.ingest.parsing import JSON_ERRORS, StreamedJson, as_dict, as_list, build_value, epoch_of, head_text
 
 # `chats.list.item.messages.item` and friends: the ijson prefixes of a chat's fields.
 CHAT_FIELD = re.compile(r"^(?:(?P<list>chats|left_chats)\.list\.item\.)?(?P<field>name|type|id|messages\.item)$")
@@ -58,7 +58,8 @@ class TelegramReader(Reader):
         return [n for n in candidates if _looks_like_telegram(head_text(archive, n))]
 
     def read(self, stream: BinaryIO, member: str, context: Any) -> Iterator[Record]:
-        events = json_events(stream)
+        document = StreamedJson(stream)
+        events = document.events()
         chat: dict = {}
         counters = {"chats": -1, "left_chats": -1}
         pointer = "/"
@@ -87,6 +88,7 @@ class TelegramReader(Reader):
                     yield DeadLetter(member, pointer, str(exc))
         except JSON_ERRORS as exc:
             yield DeadLetter(member, pointer, f"JSON breaks off after this record: {exc}")
+        yield from document.dead_letters(member)
 
     def _message(self, item: Any, member: str, pointer: str, chat: dict) -> dict:
         if not isinstance(item, dict):

@@ -147,3 +147,13 @@ def test_a_huge_day_file_is_streamed_in_bounded_memory():
     _, start = peak_rss_mib(1)
     assert records == 200_000
     assert peak - start < 60, f"peak RSS {peak} MiB reading 200,000 messages in one day file, {start} MiB for one"
+
+
+def test_a_deeply_nested_message_is_left_out_in_bounded_memory_and_the_chat_goes_on():
+    """30,000 levels in one Telegram message peaked at 2,181 MiB (ijson keeps a prefix string per open level)."""
+    from benchmarks.hugefile import peak_rss_mib
+
+    records, peak = peak_rss_mib(4, 30_000)
+    _, start = peak_rss_mib(1)
+    assert records == 4
+    assert peak - start < 60, f"peak RSS {peak} MiB reading a message nested 30,000 levels, {start} MiB for one"
