@@ -26,11 +26,12 @@ import re
 import zipfile
 from pathlib import Path
 
+from builders.slack import JsonStyle, SlackExport
+
 GENERATOR_VERSION = 4  # part of the cache key: a changed generator never reuses an old export
 CACHE = Path(os.environ.get("CHATFORENSICS_CACHE", Path.home() / ".cache" / "chatforensics")) / "bench"
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 DAYS = 365
-ZIP_DATE = (2024, 1, 1, 0, 0, 0)  # fixed member times keep the ZIP byte-identical between runs
 BUSY_CHANNELS = 3
 BUSY_SHARE = 0.30  # of all messages, in the busy channels
 CANDIDATE_SHARE = {"tidy": 0.03, "dense": 0.25}  # innocent messages that use a rule term
@@ -189,8 +190,9 @@ def write_export(target: Path, messages: int, seed: int, profile: str = "tidy") 
     plan = _day_files(rng, channels, messages)
     secrets = _concealment_slots(rng, plan, max(3, messages // 200_000))
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-        _write(zf, "users.json", _users(users))
-        _write(zf, "channels.json", [
+        export = SlackExport(zf, JsonStyle(indent=1, newline=False))  # members stamped with one fixed time
+        export.users(_users(users))
+        export.channels([
             {"id": f"C{i:05d}", "name": name, "created": int(START.timestamp()), "members": users[:20]}
             for i, name in enumerate(channels)
         ])
@@ -201,7 +203,7 @@ def write_export(target: Path, messages: int, seed: int, profile: str = "tidy") 
             if story:
                 planted.append({"channel": channel, "messages": [r["ts"] for r in records
                                                                  if r.get("text") in story]})
-            _write(zf, f"{channel}/{_date(day)}.json", records)
+            export.day(channel, _date(day), records)
     return planted
 
 
@@ -325,12 +327,6 @@ def _users(ids: list[str]) -> list[dict]:
                "profile": {"display_name": uid.lower(), "real_name": f"Person {uid}",
                            "email": f"{uid.lower()}@example.com"}} for uid in ids]
     return people + [{"id": "B00001", "name": "deploybot", "is_bot": True, "profile": {"real_name": "deploybot"}}]
-
-
-def _write(zf: zipfile.ZipFile, name: str, data) -> None:
-    info = zipfile.ZipInfo(name, ZIP_DATE)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    zf.writestr(info, json.dumps(data, ensure_ascii=False, indent=1))
 
 
 def _date(day: int) -> str:

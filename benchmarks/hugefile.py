@@ -20,6 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from builders.slack import JsonStyle, SlackExport
+
 T0 = 1_709_600_000
 CHILD = """
 import resource, sys
@@ -35,16 +37,13 @@ print(records, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 
 
 def write_export(root: Path, messages: int) -> Path:
-    (root / "general").mkdir(parents=True)
-    (root / "users.json").write_text(json.dumps([{"id": f"U{i:03d}", "name": f"user{i}"} for i in range(50)]))
-    (root / "channels.json").write_text(json.dumps([{"id": "C1", "name": "general"}]))
-    with open(root / "general" / "2024-03-05.json", "w", encoding="utf-8") as day:
-        day.write("[")
-        for i in range(messages):
-            message = {"type": "message", "user": f"U{i % 50:03d}", "ts": f"{T0 + i}.000100",
-                       "text": f"message {i} about the eval run and the dashboard"}
-            day.write(("," if i else "") + json.dumps(message))
-        day.write("]")
+    """A Slack export whose one day file holds `messages` messages, written as they are made."""
+    export = SlackExport(root, JsonStyle(indent=None, ensure_ascii=True, newline=False))
+    export.users([{"id": f"U{i:03d}", "name": f"user{i}"} for i in range(50)])
+    export.channels([{"id": "C1", "name": "general"}])
+    export.day("general", "2024-03-05", ({"type": "message", "user": f"U{i % 50:03d}", "ts": f"{T0 + i}.000100",
+                                          "text": f"message {i} about the eval run and the dashboard"}
+                                         for i in range(messages)))
     return root
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import calendar
 import hashlib
-import json
 import math
 import os
 import re
@@ -32,6 +31,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from builders.slack import JsonStyle, SlackExport
 
 FIRST_ANNOTATED = 1000
 SPLITS = ("dev", "test", "train")
@@ -517,8 +518,7 @@ def to_slack_export(sample_prefixes: Iterable[str], folder: str | os.PathLike) -
     """Write a Slack export: one channel per sample, the whole sample in ONE day file named by the
     sample's date, one message per raw line in file order, `ts = "%d.%06d" % (epoch, line index)`.
     Returns {channel name: sample prefix}."""
-    root = Path(folder)
-    root.mkdir(parents=True, exist_ok=True)
+    export = SlackExport(folder, JsonStyle(indent=1, newline=False))
     users: dict[str, str] = {}
     channels: list[dict] = []
     made: dict[str, str] = {}
@@ -547,9 +547,7 @@ def to_slack_export(sample_prefixes: Iterable[str], folder: str | os.PathLike) -
                 record["subtype"] = subtype
             records.append(record)
         date, _ = _name_date_hour(name)
-        (root / channel).mkdir(exist_ok=True)
-        with open(root / channel / f"{date}.json", "w", encoding="utf-8") as fh:
-            json.dump(records, fh, ensure_ascii=False, indent=1)
+        export.day(channel, date, records)
         created = int(records[0]["ts"].split(".")[0]) if records else 0
         channels.append({"id": _hex_id("C", channel), "name": channel, "created": created,
                          "creator": records[0]["user"] if records else "",
@@ -559,10 +557,8 @@ def to_slack_export(sample_prefixes: Iterable[str], folder: str | os.PathLike) -
         made[channel] = prefix
     user_list = [{"id": uid, "name": nick, "real_name": nick, "deleted": False, "is_bot": False,
                   "profile": {"display_name": nick, "real_name": nick}} for nick, uid in sorted(users.items())]
-    with open(root / "users.json", "w", encoding="utf-8") as fh:
-        json.dump(user_list, fh, ensure_ascii=False, indent=1)
-    with open(root / "channels.json", "w", encoding="utf-8") as fh:
-        json.dump(channels, fh, ensure_ascii=False, indent=1)
+    export.users(user_list)
+    export.channels(channels)
     return made
 
 

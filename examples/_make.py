@@ -3,19 +3,23 @@
 
 Deterministic: every "random" choice comes from a fixed seed. Run from anywhere:
 
-    python examples/_make.py
+    python examples/_make.py [--out DIR]
 
 All people, companies, keys and links in this sample are fictional.
 """
 from __future__ import annotations
 
-import json
+import argparse
 import random
 import shutil
+import sys
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for builders/
+from builders.slack import JsonStyle, SlackExport  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "slack-demo"
 RNG = random.Random(20250303)
@@ -243,17 +247,19 @@ def parse_utc(s: str) -> datetime:
     return datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
 
 
-def build():
-    if OUT.exists():
-        shutil.rmtree(OUT)
-    OUT.mkdir(parents=True)
+def build(out: Path = OUT):
+    if out.exists():
+        if any(out.iterdir()) and not (out / "users.json").exists():
+            raise SystemExit(f"refusing to replace {out}: it is not a Slack export")
+        shutil.rmtree(out)
+    export = SlackExport(out, JsonStyle(indent=2))
     users = [user_record(r) for r in USERS.values()] + [user_record(DEPARTED, deleted=True)]
     users.append({
         "id": BOT_USER, "team_id": TEAM, "name": "deploybot", "deleted": False, "real_name": "deploybot",
         "tz": "Europe/London", "tz_label": "Greenwich Mean Time", "tz_offset": 0, "is_admin": False, "is_bot": True,
         "profile": {"title": "", "real_name": "deploybot", "display_name": "deploybot", "bot_id": BOT_ID, "email": ""},
     })
-    (OUT / "users.json").write_text(json.dumps(users, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    export.users(users)
 
     chans = []
     for name, c in CHANNELS.items():
@@ -264,7 +270,7 @@ def build():
             "topic": {"value": c["topic"], "creator": uid(c["creator"]) if c["topic"] else "", "last_set": int(parse_utc(c["created"]).timestamp()) if c["topic"] else 0},
             "purpose": {"value": c["purpose"], "creator": uid(c["creator"]), "last_set": int(parse_utc(c["created"]).timestamp())},
         })
-    (OUT / "channels.json").write_text(json.dumps(chans, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    export.channels(chans)
 
     total = 0
     for ch, entries in M.items():
@@ -309,18 +315,13 @@ def build():
                 p["reply_users_count"] = len(p["reply_users"])
                 p["latest_reply"] = ts
             msgs.append(msg)
-        by_day = defaultdict(list)
-        for msg in msgs:
-            day = datetime.fromtimestamp(int(msg["ts"].split(".")[0]), tz=UTC).strftime("%Y-%m-%d")
-            by_day[day].append(msg)
-        d = OUT / ch
-        d.mkdir()
-        for day, lst in sorted(by_day.items()):
-            lst.sort(key=lambda x: tuple(int(p) for p in x["ts"].split(".")))
-            (d / f"{day}.json").write_text(json.dumps(lst, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-            total += len(lst)
-    print(f"wrote {OUT} ({total} messages, {len(M)} channels)")
+        msgs.sort(key=lambda x: tuple(int(p) for p in x["ts"].split(".")))
+        export.channel(ch, msgs)
+        total += len(msgs)
+    print(f"wrote {out} ({total} messages, {len(M)} channels)")
 
 
 if __name__ == "__main__":
-    build()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT, help="where to write it (default: %(default)s)")
+    build(parser.parse_args().out)
