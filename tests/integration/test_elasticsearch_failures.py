@@ -1,7 +1,7 @@
 """A run whose Elasticsearch fails part-way still leaves every file complete and says what was not indexed;
 a node that stays busy costs one bounded retry budget per run, not minutes per batch.
 
-Failures are injected by a proxy in front of the shared plain node (tests/integration/fault_proxy.py): the
+Failures are injected by a proxy in front of the shared plain node (tests/helpers/fault_proxy.py): the
 node itself answers everything the proxy lets through.
 """
 
@@ -13,7 +13,7 @@ import pytest
 from pipelines.cli import main
 from pipelines.sinks.files import read_jsonl
 from tests.conftest import EXAMPLES
-from tests.integration.fault_proxy import DROP, FORBIDDEN_BULK, TOO_MANY, FaultProxy, from_then_on, on
+from tests.helpers.fault_proxy import DROP, FORBIDDEN_BULK, TOO_MANY, FaultProxy, from_then_on, on
 
 pytestmark = pytest.mark.integration
 

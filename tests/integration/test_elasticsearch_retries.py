@@ -12,7 +12,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines.sinks import elasticsearch as es_sink
-from tests.integration.fault_proxy import FaultProxy, items_answered, on
+from tests.helpers.fault_proxy import FaultProxy, items_answered, on
 from tests.integration.test_elasticsearch_index import hit_doc, ids
 
 pytestmark = pytest.mark.integration

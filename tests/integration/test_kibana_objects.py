@@ -14,8 +14,8 @@ from pipelines.cli import main
 from pipelines.kibana import saved_objects
 from pipelines.sinks.files import read_jsonl
 from tests.conftest import EXAMPLES, FIXTURES, ROOT
-from tests.kibana_rules import field_uses, views
-from tests.kql import parse, to_dsl
+from tests.helpers.kibana_rules import field_uses, views
+from tests.helpers.kql import parse, to_dsl
 
 pytestmark = pytest.mark.integration
 QUERIES = yaml.safe_load((ROOT / "kibana" / "queries.yaml").read_text(encoding="utf-8"))

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 from bs4 import BeautifulSoup
 
-from tests.reporting import IMG, LINK, SCRIPT, TEMPLATE, jsonl, scan, write_tricky_export
+from tests.helpers.reporting import IMG, LINK, SCRIPT, TEMPLATE, jsonl, scan, write_tricky_export
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--hide-scrollbars"]

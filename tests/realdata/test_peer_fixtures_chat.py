@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from tests.export_checks import read_export
+from tests.helpers.readers import read_export
 
 pytestmark = pytest.mark.realdata
 

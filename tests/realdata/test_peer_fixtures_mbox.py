@@ -3,8 +3,7 @@
 import pytest
 
 from pipelines.ingest.mbox import MboxReader
-from tests.export_checks import read_export
-from tests.readers import scan_counts
+from tests.helpers.readers import read_export, scan_counts
 
 pytestmark = pytest.mark.realdata
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from pipelines.scan import run
-from tests.export_checks import read_export
+from tests.helpers.readers import read_export
 
 pytestmark = pytest.mark.realdata
 

@@ -6,8 +6,7 @@ Two phones' exports joined in one file: lines 1-10 are `M/D/YY` (`6/30/23, 16:13
 
 import pytest
 
-from tests.export_checks import read_export
-from tests.readers import scan_counts
+from tests.helpers.readers import read_export, scan_counts
 
 pytestmark = pytest.mark.realdata
 

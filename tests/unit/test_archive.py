@@ -17,8 +17,8 @@ from pipelines.ingest.mbox import MboxReader
 from pipelines.ingest.slack import SlackReader
 from pipelines.ingest.telegram import TelegramReader
 from pipelines.ingest.whatsapp import WhatsAppReader
-from tests.export_checks import EXPORTS, read_export
-from tests.helpers import CONCEALMENT_DAY, write_slack, zip_folder
+from tests.helpers.readers import EXPORTS, read_export, zip_folder
+from tests.helpers.slack import CONCEALMENT_DAY, write_slack
 
 CHAT = b"31/12/2023, 21:41 - A: hello\n"
 

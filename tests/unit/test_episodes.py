@@ -8,7 +8,7 @@ from analyzers.episodes import Disentangler, Limits, Linker, Turn, words_of
 from pipelines.archive import Archive
 from pipelines.detect import ReadExport
 from pipelines.ingest import detect
-from tests.helpers import T0, msg, write_slack
+from tests.helpers.slack import T0, msg, write_slack
 
 
 def turns(*rows) -> list[Turn]:

@@ -1,5 +1,5 @@
 """The Kibana objects are generated, shipped as generated, and pass Kibana 9's import rules as far as they can
-be checked offline (tests/kibana_rules.py says which rule comes from which Kibana source file); broken copies
+be checked offline (tests/helpers/kibana_rules.py says which rule comes from which Kibana source file); broken copies
 fail them. A live Kibana import is not tested here (no Kibana on this machine)."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from analyzers.rules import CATEGORIES
 from pipelines.kibana_build import DISCOVER_COLUMNS, OUTPUT, build, object_id, to_ndjson
 from pipelines.severity import COLOURS, SEVERITIES
 from tests.conftest import ROOT
-from tests.kibana_rules import problems, query_problems
-from tests.kql import KqlError, parse
+from tests.helpers.kibana_rules import problems, query_problems
+from tests.helpers.kql import KqlError, parse
 
 SHIPPED = ROOT / "kibana" / "saved_objects.ndjson"
 QUERIES = yaml.safe_load((ROOT / "kibana" / "queries.yaml").read_text(encoding="utf-8"))

@@ -1,11 +1,11 @@
 """Speed work must not change what is found: the demo's and the development sets' hits, cases and
-errors are byte for byte those recorded in tests/golden_outputs.json (see tests/golden.py)."""
+errors are byte for byte those recorded in tests/helpers/golden_outputs.json (see tests/helpers/golden.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.golden import SETS, recorded, scan_digests
+from tests.helpers.golden import SETS, recorded, scan_digests
 
 
 @pytest.mark.parametrize("name", sorted(SETS))
@@ -14,4 +14,4 @@ def test_outputs_are_byte_identical_to_the_recorded_ones(name):
     changed = {file: (expected.get(file), got) for file, got in fresh.items() if got != expected.get(file)}
     assert not changed, (
         f"{name}: outputs changed {changed}. A speed change must not change them; a change meant to "
-        f"change detection runs `python -m tests.golden --update` and says why in its commit.")
+        f"change detection runs `python -m tests.helpers.golden --update` and says why in its commit.")

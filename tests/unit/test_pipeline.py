@@ -12,7 +12,7 @@ from pipelines.detect import CASES, ERRORS, STATS, DetectCases, ReadExport, Scor
 from pipelines.ingest import detect
 from pipelines.reports import summarize
 from pipelines.scan import run
-from tests.helpers import CONCEALMENT_DAY, T0, msg, write_slack
+from tests.helpers.slack import CONCEALMENT_DAY, T0, msg, write_slack
 
 
 def export(tmp_path):

@@ -22,8 +22,8 @@ from pipelines.ingest import READERS, UnknownFormat, detect
 from pipelines.ingest.base import DeadLetter, Merged
 from pipelines.scan import UsageError, run
 from tests.conftest import EXAMPLES, FIXTURES
-from tests.export_checks import EXPORTS, as_zip
-from tests.helpers import CONCEALMENT_DAY, write_slack
+from tests.helpers.readers import EXPORTS, as_zip
+from tests.helpers.slack import CONCEALMENT_DAY, write_slack
 
 # The errors the CLI turns into one `error: ...` line and exit code 2 (pipelines/cli.py `_guard`).
 CLEAR_ERRORS = (ArchiveError, UnknownFormat, UsageError)

@@ -1,6 +1,6 @@
 from pipelines.archive import Archive
 from pipelines.ingest.discord import DiscordReader
-from tests.export_checks import EXPORTS, as_zip, read_export
+from tests.helpers.readers import EXPORTS, as_zip, read_export
 
 SERVER = EXPORTS / "discord" / "server"
 

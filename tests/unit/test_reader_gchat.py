@@ -3,8 +3,7 @@ import pytest
 from pipelines.ingest.base import DataError
 from pipelines.ingest.gchat import GoogleChatReader, parse_created_date
 from tests.conftest import FIXTURES
-from tests.helpers import zip_folder
-from tests.readers import by_id, read_all, scan_counts, slack_demo_still_detected_as_slack, tally
+from tests.helpers.readers import by_id, read_all, scan_counts, slack_demo_still_detected_as_slack, tally, zip_folder
 
 EXPORT = FIXTURES / "exports" / "gchat" / "Takeout"
 S = "AAAAq1w2e3"

@@ -1,7 +1,6 @@
 from pipelines.ingest.mattermost import MattermostReader
 from tests.conftest import FIXTURES
-from tests.helpers import zip_folder
-from tests.readers import messages, read_all, scan_counts, slack_demo_still_detected_as_slack, tally
+from tests.helpers.readers import messages, read_all, scan_counts, slack_demo_still_detected_as_slack, tally, zip_folder
 
 EXPORT = FIXTURES / "exports" / "mattermost" / "mattermost-export"
 

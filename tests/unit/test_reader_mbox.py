@@ -9,8 +9,7 @@ import pytest
 from pipelines.archive import Archive
 from pipelines.ingest import detect, mbox
 from pipelines.ingest.mbox import MboxReader
-from tests.export_checks import EXPORTS, as_zip, read_export
-from tests.readers import scan_counts
+from tests.helpers.readers import EXPORTS, as_zip, read_export, scan_counts
 
 MAIL = EXPORTS / "email"
 ENRON = {"enron.haedicke-m.sent": 988, "enron.scott-s.sent": 937, "enron.skilling-j.sent": 276,

@@ -8,9 +8,15 @@ from pipelines.ingest import UnknownFormat, detect
 from pipelines.ingest.base import DeadLetter
 from pipelines.ingest.teams import TeamsReader, html_to_text
 from tests.conftest import FIXTURES
-from tests.export_checks import read_export
-from tests.helpers import zip_folder
-from tests.readers import by_id, read_all, scan_counts, slack_demo_still_detected_as_slack, tally
+from tests.helpers.readers import (
+    by_id,
+    read_all,
+    read_export,
+    scan_counts,
+    slack_demo_still_detected_as_slack,
+    tally,
+    zip_folder,
+)
 
 EXPORT = FIXTURES / "exports" / "teams" / "graph-export"
 ROOT, BOB_REPLY, CAROL_REPLY, BOT, EVENT, DELETED, FILE_SHARE = (

@@ -3,7 +3,7 @@ import json
 from pipelines.archive import Archive
 from pipelines.ingest import detect
 from pipelines.ingest.telegram import TelegramReader
-from tests.export_checks import EXPORTS, as_zip, read_export
+from tests.helpers.readers import EXPORTS, as_zip, read_export
 
 SINGLE, ACCOUNT = EXPORTS / "telegram" / "single", EXPORTS / "telegram" / "account"
 

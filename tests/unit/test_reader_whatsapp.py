@@ -4,9 +4,7 @@ import pytest
 
 from pipelines.archive import Archive
 from pipelines.ingest.whatsapp import WhatsAppReader
-from tests.export_checks import EXPORTS, as_zip, read_export
-from tests.helpers import zip_folder
-from tests.readers import slack_demo_still_detected_as_slack
+from tests.helpers.readers import EXPORTS, as_zip, read_export, slack_demo_still_detected_as_slack, zip_folder
 
 WA = EXPORTS / "whatsapp"
 MONTH_FIRST = "month-first: a second date field is above 12; local-time-assumed-utc"

@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from pipelines.cli import main as cli
 from pipelines.reports import highlight, timeline
 from pipelines.severity import COLOURS
-from tests.reporting import (
+from tests.helpers.reporting import (
     CHINESE,
     EMAIL,
     IMG,

@@ -6,7 +6,8 @@ from pipelines.archive import Archive
 from pipelines.ingest import UnknownFormat, detect, slack
 from pipelines.ingest.base import DeadLetter, Merged
 from pipelines.ingest.slack import SlackReader
-from tests.helpers import CONCEALMENT_DAY, T0, msg, write_slack, zip_folder
+from tests.helpers.readers import zip_folder
+from tests.helpers.slack import CONCEALMENT_DAY, T0, msg, write_slack
 
 
 def read_all(path):

@@ -1,10 +1,12 @@
-"""Builders for small exports written by tests themselves."""
+"""Small Slack exports written by tests themselves, through the one Slack-export writer (builders/slack.py)."""
 
 from __future__ import annotations
 
-import json
-import zipfile
 from pathlib import Path
+
+from builders.slack import JsonStyle, SlackExport
+
+COMPACT = JsonStyle(indent=None, newline=False)
 
 USERS = [
     {"id": "U1", "name": "alice",
@@ -21,24 +23,18 @@ def msg(user: str, ts: float, text: str, **extra) -> dict:
     return {"type": "message", "user": user, "text": text, "ts": f"{ts:.6f}", **extra}
 
 
-def write_slack(root: Path, days: dict[str, list], users=USERS, channels=CHANNELS) -> Path:
+def write_slack(root: Path, days: dict[str, list | str], users=USERS, channels=CHANNELS) -> Path:
     """days: {"channel/2024-05-01": [messages] or raw text for a broken file}."""
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "users.json").write_text(json.dumps(users))
-    (root / "channels.json").write_text(json.dumps(channels))
+    export = SlackExport(root, COMPACT)
+    export.users(users)
+    export.channels(channels)
     for name, content in days.items():
-        path = root / f"{name}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content if isinstance(content, str) else json.dumps(content, ensure_ascii=False))
+        channel, day = name.rsplit("/", 1)
+        if isinstance(content, str):
+            export.text(f"{name}.json", content)
+        else:
+            export.day(channel, day, content)
     return root
-
-
-def zip_folder(folder: Path, target: Path, prefix: str = "") -> Path:
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                zf.write(path, prefix + path.relative_to(folder).as_posix())
-    return target
 
 
 T0 = 1714557600.0  # 2024-05-01T10:00:00Z

@@ -4,7 +4,7 @@ hits, cases and errors byte for byte the same (tests/unit/test_outputs_unchanged
 A change that is meant to change what is found (rules, scoring, a reader) updates the digests on
 purpose, and its commit says why:
 
-    python -m tests.golden --update
+    python -m tests.helpers.golden --update
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import logging
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).with_name("golden_outputs.json")
 SETS = {
     "demo": ROOT / "examples" / "slack-demo",

@@ -38,7 +38,7 @@ elastic/kibana; the tables below were read from those files.
 5. Fields. Every field an object names exists in the index template its data view covers, with a type the use
    accepts: aggregations and option lists need doc values (not `text`), date histograms a date, ranges and
    sums a number.
-6. KQL. Every KQL string parses (tests/kql.py, from kbn-es-query's grammar.peggy) and names mapped fields.
+6. KQL. Every KQL string parses (tests/helpers/kql.py, from kbn-es-query's grammar.peggy) and names mapped fields.
 What it cannot check: how Lens renders its `state` (the server keeps it as `schema.any()`), or a live import.
 """
 
@@ -49,7 +49,7 @@ import itertools
 import json
 
 from pipelines.kibana_build import AGGREGATABLE, NUMERIC, mapping_fields
-from tests.kql import KqlError, fields, parse
+from tests.helpers.kql import KqlError, fields, parse
 
 OLDEST_KIBANA = "9.0.0"
 NEWEST_KNOWN = {"index-pattern": "8.0.0", "search": "10.15.0", "lens": "10.1.0", "dashboard": "10.4.0"}

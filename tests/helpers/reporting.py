@@ -11,7 +11,7 @@ import random
 from pathlib import Path
 
 from pipelines.scan import run
-from tests.helpers import CONCEALMENT_DAY, T0, msg, write_slack
+from tests.helpers.slack import CONCEALMENT_DAY, T0, msg, write_slack
 
 _RNG = random.Random(6)
 OPENAI_KEY = "sk-proj-" + "".join(_RNG.choice("abcdefghijkLMNOPQRST0123456789-_") for _ in range(156))

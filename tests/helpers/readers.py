@@ -1,15 +1,19 @@
-"""Shared checks for format readers: read a whole export the way the pipeline does, and run a scan."""
+"""Shared checks for format readers: read a whole export the way the pipeline does (records split by type,
+every record accounted for), zip one, and run a scan."""
 
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 from pipelines.archive import Archive
 from pipelines.ingest import detect
 from pipelines.ingest.base import DeadLetter, Merged
 from pipelines.scan import run
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, FIXTURES
+
+EXPORTS = FIXTURES / "exports"
 
 
 def read_all(path: Path, forced: str = "auto"):
@@ -46,3 +50,25 @@ def scan_counts(path: Path, out: Path) -> dict:
     """Run the whole pipeline without Elasticsearch; the manifest's counts."""
     assert run(["--input", str(path), "--out", str(out), "--no-index", "--quiet"]) == 0
     return json.loads((out / "manifest.json").read_text())["counts"]
+
+
+def read_export(path: Path | str, forced: str = "auto"):
+    """(reader, messages, merged, dead letters), every record accounted for."""
+    reader, records, errors = read_all(Path(path), forced)
+    counts = tally(records)
+    assert counts["records"] == counts["messages"] + counts["merged"] + counts["malformed"]
+    merged = [r for r in records if isinstance(r, Merged)]
+    dead = [r for r in records if isinstance(r, DeadLetter)] + errors
+    return reader, messages(records), merged, dead
+
+
+def zip_folder(folder: Path, target: Path, prefix: str = "") -> Path:
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, prefix + path.relative_to(folder).as_posix())
+    return target
+
+
+def as_zip(folder: Path, tmp_path: Path, prefix: str = "") -> Path:
+    return zip_folder(folder, tmp_path / f"{folder.name}.zip", prefix)
