@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from builders.slack import JsonStyle, SlackExport
+
 
 @dataclass(frozen=True)
 class Case:
@@ -64,12 +66,12 @@ def pdf_seconds(word_length: int) -> float:
     word = ("Ab1x" * (word_length // 4 + 1))[:word_length]
     with tempfile.TemporaryDirectory(prefix="cf-hostile-") as tmp:
         export, out = Path(tmp, "export"), Path(tmp, "out")
-        (export / "general").mkdir(parents=True)
-        (export / "channels.json").write_text(json.dumps([{"id": "C1", "name": "general"}]))
-        (export / "users.json").write_text(json.dumps([{"id": "U1", "name": "alice"}]))
-        (export / "general" / "2025-03-05.json").write_text(json.dumps([{
+        slack = SlackExport(export, JsonStyle(indent=None, ensure_ascii=True, newline=False))
+        slack.channels([{"id": "C1", "name": "general"}])
+        slack.users([{"id": "U1", "name": "alice"}])
+        slack.day("general", "2025-03-05", [{
             "type": "message", "user": "U1", "ts": "1741170120.000300",
-            "text": f"we need to hide that the data came from GPT-4 outputs, scrub the vendor name {word}"}]))
+            "text": f"we need to hide that the data came from GPT-4 outputs, scrub the vendor name {word}"}])
         if run(["--input", str(export), "--out", str(out), "--no-index", "--quiet"]) != 0:
             raise RuntimeError("the one-message scan failed")
         manifest = json.loads((out / "manifest.json").read_text())

@@ -27,6 +27,7 @@ from pathlib import Path
 import psutil
 
 from benchmarks.generate import PROFILES, cached_export, planted_of, planted_path
+from builders.slack import JsonStyle, SlackExport
 from pipelines.archive import Archive
 from pipelines.ingest.slack import DAY_FILE
 
@@ -171,13 +172,11 @@ def _hit_like(i: int) -> dict:
 
 def startup(tmp: Path) -> float:
     """Seconds for a whole `chatforensics run` of a one-message export: what every run pays before its first message."""
-    export = tmp / "one"
-    (export / "general").mkdir(parents=True)
-    (export / "users.json").write_text('[{"id": "U1", "name": "ann"}]')
-    (export / "channels.json").write_text('[{"id": "C1", "name": "general"}]')
-    (export / "general" / "2024-01-01.json").write_text(
-        '[{"type": "message", "user": "U1", "text": "hi", "ts": "1704103200.0"}]')
-    return end_to_end(export, [])["seconds"]
+    export = SlackExport(tmp / "one", JsonStyle(indent=None, newline=False))
+    export.users([{"id": "U1", "name": "ann"}])
+    export.channels([{"id": "C1", "name": "general"}])
+    export.day("general", "2024-01-01", [{"type": "message", "user": "U1", "text": "hi", "ts": "1704103200.0"}])
+    return end_to_end(export.root, [])["seconds"]
 
 
 def report(size: int, profile: str, bare: tuple[int, float], e2e: dict, naive_per_msg: float) -> list[str]:

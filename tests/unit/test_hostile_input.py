@@ -10,20 +10,18 @@ import pytest
 
 from pipelines.ingest.base import TEXT_LIMIT
 from pipelines.scan import run
+from tests.helpers.slack import write_slack
 
 DUMP = "we scrub the OpenAI outputs so nobody can tell. "  # said a few thousand times in a pasted dump
 PLAN = "we need to hide that the data came from GPT-4 outputs, scrub the vendor name before the audit"
 
 
 def _slack(root: Path, long_text: str) -> None:
-    (root / "general").mkdir(parents=True)
-    (root / "channels.json").write_text(json.dumps([{"id": "C1", "name": "general"}]))
-    (root / "users.json").write_text(json.dumps([{"id": "U1", "name": "alice"}, {"id": "U2", "name": "bob"}]))
-    (root / "general" / "2025-03-05.json").write_text(json.dumps([
+    write_slack(root, {"general/2025-03-05": [
         {"type": "message", "user": "U1", "text": "hello there", "ts": "1741170000.000100"},
         {"type": "message", "user": "U2", "text": long_text, "ts": "1741170060.000200"},
         {"type": "message", "user": "U1", "text": PLAN, "ts": "1741170120.000300"},
-    ]))
+    ]}, users=[{"id": "U1", "name": "alice"}, {"id": "U2", "name": "bob"}], channels=[{"id": "C1", "name": "general"}])
 
 
 def _mbox(root: Path, long_text: str) -> None:

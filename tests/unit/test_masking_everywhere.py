@@ -23,6 +23,7 @@ from analyzers.secret_gate import MaskingGate
 from pipelines.detect import MaskDocuments
 from pipelines.scan import run
 from pipelines.sinks import elasticsearch as es_sink
+from tests.helpers.slack import write_slack
 
 _rng = random.Random(17)
 
@@ -46,12 +47,9 @@ PLAN = "we need to hide that the data came from GPT-4 outputs, scrub the vendor 
 
 
 def _slack(root: Path) -> None:
-    folder = root / f"ml-{MAIL}"  # a channel folder (and so every source path) named with an address
-    folder.mkdir(parents=True)
-    (root / "channels.json").write_text(json.dumps([{"id": f"C-{MAIL}", "name": f"ml-{MAIL}"}]))
-    (root / "users.json").write_text(json.dumps([{"id": "U1", "name": f"alice {JWT}"}, {"id": "U2", "name": "bob"}]))
     t = 1741170000
-    (folder / "2025-03-05.json").write_text(json.dumps([
+    # a channel folder (and so every source path) named with an address
+    write_slack(root, {f"ml-{MAIL}/2025-03-05": [
         {"user": "U1", "text": f"{PLAN} session {JWT}", "ts": f"{t}.000100",
          "files": [{"name": f"notes-{MAIL}-{PHONE}.txt"}, {"name": f"creds-{SLACK_CARD}.txt"}]},
         {"user": "U2", "ts": f"{t + 60}.000200", "thread_ts": f"{t}.000100",
@@ -59,7 +57,8 @@ def _slack(root: Path) -> None:
          "edited": {"user": MAIL, "ts": f"{t + 90}.000000"}},
         {"user": "U1", "text": f"context line with {JWT} and {SLACK_CARD}", "ts": f"{t + 120}.000300",
          "thread_ts": f"{t}.000100"},
-    ]))
+    ]}, users=[{"id": "U1", "name": f"alice {JWT}"}, {"id": "U2", "name": "bob"}],
+        channels=[{"id": f"C-{MAIL}", "name": f"ml-{MAIL}"}])
 
 
 def _whatsapp(root: Path) -> None:

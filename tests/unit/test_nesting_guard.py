@@ -13,6 +13,7 @@ from pipelines.ingest.base import DeadLetter
 from pipelines.ingest.parsing import NestingGuard
 from pipelines.ingest.slack import SlackReader
 from pipelines.ingest.telegram import TelegramReader
+from tests.helpers.slack import write_slack
 
 TRICKY = ['a"b', "x\\", "\\\\", "[[{", "]}]", '\\"[', "换成 ]", ""]
 
@@ -98,14 +99,11 @@ def test_a_telegram_message_nested_30000_deep_loses_only_its_deep_part(tmp_path)
 
 
 def test_a_slack_day_file_with_a_deep_value_keeps_every_message(tmp_path):
-    export = tmp_path / "slack"
-    (export / "general").mkdir(parents=True)
-    (export / "users.json").write_text('[{"id": "U1", "name": "ann"}]')
-    (export / "channels.json").write_text('[{"id": "C1", "name": "general"}]')
     deep = "[" * 5000 + "]" * 5000
     items = [f'{{"type": "message", "user": "U1", "ts": "17096328{i:02d}.000100", "text": "hello {i}"'
              + (f', "blocks": {deep}' if i == 1 else "") + "}" for i in range(4)]
-    (export / "general" / "2024-03-05.json").write_text("[" + ",".join(items) + "]")
+    export = write_slack(tmp_path / "slack", {"general/2024-03-05": "[" + ",".join(items) + "]"},
+                         users=[{"id": "U1", "name": "ann"}], channels=[{"id": "C1", "name": "general"}])
     records = _read(SlackReader(), export, "general/2024-03-05.json")
     assert [r["message"]["text"] for r in records if isinstance(r, dict)] == [f"hello {i}" for i in range(4)]
     assert [type(r) for r in records if not isinstance(r, dict)] == [DeadLetter]

@@ -16,6 +16,7 @@ import pytest
 from analyzers.entities import EntityFinder
 from analyzers.secret_gate import find_secrets, mask_secrets, masked
 from pipelines.scan import run
+from tests.helpers.slack import write_slack
 
 _rng = random.Random(7)
 
@@ -73,15 +74,13 @@ def _kinds(start: int) -> list[str]:
 def _slack(root: Path) -> None:
     k = _kinds(0)
     channel = "ml-data"
-    (root / channel).mkdir(parents=True)
-    (root / "channels.json").write_text(json.dumps([{"id": "C1", "name": channel, "purpose": {
-        "value": f"keys go here {said(k[0])}"}}]))
-    (root / "users.json").write_text(json.dumps([
+    channels = [{"id": "C1", "name": channel, "purpose": {"value": f"keys go here {said(k[0])}"}}]
+    users = [
         {"id": "U1", "name": "alice", "real_name": "Alice Chen",
          "profile": {"email": "alice@example.com", "real_name": "Alice Chen"}},
         {"id": "U2", "name": "bob", "real_name": f"Bob {said('API_KEY_HUGGINGFACE')}",
          "profile": {"email": f"{SECRETS['API_KEY_GITHUB']}@example.com"}},
-    ]))
+    ]
     t = 1741170000
     messages = [
         {"user": "U1", "text": "we need to desensitize the GPT-4 outputs before they go into the training set, "
@@ -98,7 +97,7 @@ def _slack(root: Path) -> None:
         {"user": "U1", "text": f"slack bot {said('API_KEY_SLACK')} google {said('API_KEY_GOOGLE')}",
          "ts": "not-a-time"},  # a dead letter: its raw record must not leak either
     ]
-    (root / channel / "2025-03-05.json").write_text(json.dumps(messages))
+    write_slack(root, {f"{channel}/2025-03-05": messages}, users=users, channels=channels)
 
 
 def _telegram(root: Path) -> None:

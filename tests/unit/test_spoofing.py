@@ -14,6 +14,7 @@ import pytest
 
 from analyzers.visible import shown, shown_text
 from pipelines.scan import run
+from tests.helpers.slack import write_slack
 
 RLO, ZWSP = "\u202e", "\u200b"
 SPOOFED_FILE = f"{RLO}gpj.exe"
@@ -25,14 +26,11 @@ CHANNEL = f"general{RLO}lanif"
 
 
 def _export(root: Path) -> None:
-    (root / CHANNEL).mkdir(parents=True)
-    (root / "channels.json").write_text(json.dumps([{"id": "C1", "name": CHANNEL}]))
-    (root / "users.json").write_text(json.dumps([{"id": "U1", "name": "wei"}, {"id": "U2", "name": LOOKALIKE}]))
-    (root / CHANNEL / "2025-03-05.json").write_text(json.dumps([
+    write_slack(root, {f"{CHANNEL}/2025-03-05": [
         {"user": "U1", "text": PLAN, "ts": "1741170000.000100"},
         {"user": "U2", "text": f"{PLAN}, here it is {RLO}fdp.exe", "ts": "1741170060.000200",
          "files": [{"name": SPOOFED_FILE}]},
-    ]))
+    ]}, users=[{"id": "U1", "name": "wei"}, {"id": "U2", "name": LOOKALIKE}], channels=[{"id": "C1", "name": CHANNEL}])
 
 
 @pytest.fixture(scope="module")
