@@ -1,4 +1,5 @@
-"""Per-recognizer tests in the style of Presidio's own (parametrized, with no-match rows).
+"""Per-recognizer tests in the style of Presidio's own (parametrized, with no-match rows): each match is
+checked with its score, which decides which recognizer wins a span and how sure a finding is.
 
 Key-shaped test values are generated from a fixed seed instead of being written out,
 so the repository holds no literal that a push-protection secret scanner would block.
@@ -22,8 +23,10 @@ from analyzers.recognizers import (
     GitHubTokenRecognizer,
     GoogleApiKeyRecognizer,
     HuggingFaceTokenRecognizer,
+    JwtRecognizer,
     OfflineEmailRecognizer,
     OpenAIKeyRecognizer,
+    PrivateKeyRecognizer,
     SkCompatibleKeyRecognizer,
     SlackTokenRecognizer,
     VendorEndpointRecognizer,
@@ -60,6 +63,9 @@ HF = "hf_" + rand(34, string.ascii_letters)
 SLACK = f"xoxb-{rand(12, string.digits)}-{rand(13, string.digits)}-{rand(24)}"
 JWT = f"eyJ{rand(30, B64URL)}.eyJ{rand(60, B64URL)}.{rand(43, B64URL)}"
 GENERIC = rand(40)
+_PEM_RNG = random.Random(4096)  # its own generator: the values above and the rows below stay as they were
+PEM_BODY = "\n".join("".join(_PEM_RNG.choice(B62 + "+/") for _ in range(64)) for _ in range(3))
+PEM = f"-----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}\n-----END RSA PRIVATE KEY-----"
 
 
 def _id_with_check(first17: str) -> str:
@@ -67,9 +73,10 @@ def _id_with_check(first17: str) -> str:
     return first17 + "10X98765432"[sum(int(d) * w for d, w in zip(first17, weights, strict=True)) % 11]
 
 
-def matches(recognizer, text: str) -> list[str]:
+def matches(recognizer, text: str) -> list[tuple[str, float]]:
+    """(matched text, score) of every result."""
     results = recognizer.analyze(text, recognizer.supported_entities)
-    return sorted(text[r.start : r.end] for r in results)
+    return sorted((text[r.start : r.end], r.score) for r in results)
 
 
 # --------------------------------------------------------------------------- secrets
@@ -78,11 +85,11 @@ def matches(recognizer, text: str) -> list[str]:
 @pytest.mark.parametrize(
     "text, expected",
     [
-        (f"export OPENAI_API_KEY={OPENAI_PROJ}", [OPENAI_PROJ]),
-        (f"key: {OPENAI_PROJ_48}.", [OPENAI_PROJ_48]),
-        (f'"{OPENAI_SVC}"', [OPENAI_SVC]),
-        (f"old one {OPENAI_LEGACY} still works", [OPENAI_LEGACY]),
-        (f"我的key是{OPENAI_PROJ}，别外传", [OPENAI_PROJ]),
+        (f"export OPENAI_API_KEY={OPENAI_PROJ}", [(OPENAI_PROJ, 0.9)]),
+        (f"key: {OPENAI_PROJ_48}.", [(OPENAI_PROJ_48, 0.9)]),
+        (f'"{OPENAI_SVC}"', [(OPENAI_SVC, 0.9)]),
+        (f"old one {OPENAI_LEGACY} still works", [(OPENAI_LEGACY, 0.95)]),  # the marker: surer
+        (f"我的key是{OPENAI_PROJ}，别外传", [(OPENAI_PROJ, 0.9)]),
         # no match
         ("set it to sk-... in the env", []),
         ("sk-xxxx", []),
@@ -104,10 +111,10 @@ def test_openai_key(text, expected):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        (f"DEEPSEEK_API_KEY={DEEPSEEK}", [DEEPSEEK]),
-        (f"kimi: {MOONSHOT}", [MOONSHOT]),
-        (f"通义的key是{DEEPSEEK}", [DEEPSEEK]),
-        (OPENAI_LEGACY, [OPENAI_LEGACY]),  # also OpenAI's shape; the OpenAI recognizer outscores it
+        (f"DEEPSEEK_API_KEY={DEEPSEEK}", [(DEEPSEEK, 0.6)]),
+        (f"kimi: {MOONSHOT}", [(MOONSHOT, 0.6)]),
+        (f"通义的key是{DEEPSEEK}", [(DEEPSEEK, 0.6)]),
+        (OPENAI_LEGACY, [(OPENAI_LEGACY, 0.6)]),  # also OpenAI's shape; the OpenAI recognizer outscores it (0.95)
         # no match
         ("sk-" + "0" * 32, []),
         ("sk-1234567890abcdef1234567890abcdef", []),
@@ -125,8 +132,8 @@ def test_sk_compatible_key(text, expected):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        (f"ANTHROPIC_API_KEY={ANTHROPIC}", [ANTHROPIC]),
-        (f"Claude 的密钥：{ANTHROPIC}。", [ANTHROPIC]),
+        (f"ANTHROPIC_API_KEY={ANTHROPIC}", [(ANTHROPIC, 0.95)]),
+        (f"Claude 的密钥：{ANTHROPIC}。", [(ANTHROPIC, 0.95)]),
         # no match
         ("sk-ant-api03-your-key-here", []),
         ("sk-ant-api03-" + "X" * 95, []),
@@ -141,9 +148,9 @@ def test_anthropic_key(text, expected):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        (f"?key={GOOGLE}&alt=json", [GOOGLE]),
-        (f"GEMINI_API_KEY='{GOOGLE}'", [GOOGLE]),
-        (f"用这个{GOOGLE}调用gemini", [GOOGLE]),
+        (f"?key={GOOGLE}&alt=json", [(GOOGLE, 0.9)]),
+        (f"GEMINI_API_KEY='{GOOGLE}'", [(GOOGLE, 0.9)]),
+        (f"用这个{GOOGLE}调用gemini", [(GOOGLE, 0.9)]),
         # no match
         ("AIza" + rand(34), []),
         ("AIza" + rand(36), []),
@@ -158,9 +165,9 @@ def test_google_key(text, expected):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        (f"aws_access_key_id = {AWS_ID}", [AWS_ID]),
-        (f"aws_secret_access_key = {AWS_SECRET}", [AWS_SECRET]),
-        (f'AWS_SECRET_ACCESS_KEY="{AWS_SECRET}"', [AWS_SECRET]),
+        (f"aws_access_key_id = {AWS_ID}", [(AWS_ID, 0.9)]),
+        (f"aws_secret_access_key = {AWS_SECRET}", [(AWS_SECRET, 0.85)]),
+        (f'AWS_SECRET_ACCESS_KEY="{AWS_SECRET}"', [(AWS_SECRET, 0.85)]),
         # no match
         ("AKIAIOSFODNN7EXAMPLE", []),  # the AWS docs example
         ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", []),
@@ -177,8 +184,8 @@ def test_aws_key(text, expected):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        (f"GITHUB_TOKEN={GH_CLASSIC}", [GH_CLASSIC]),
-        (f"pat: {GH_FINE}", [GH_FINE]),
+        (f"GITHUB_TOKEN={GH_CLASSIC}", [(GH_CLASSIC, 0.95)]),
+        (f"pat: {GH_FINE}", [(GH_FINE, 0.95)]),
         # no match
         ("ghp_" + "x" * 36, []),
         ("ghp_yourtokenhere", []),
@@ -193,8 +200,8 @@ def test_github_token(text, expected):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        (f"HF_TOKEN={HF}", [HF]),
-        (f"huggingface-cli login --token {HF}", [HF]),
+        (f"HF_TOKEN={HF}", [(HF, 0.85)]),
+        (f"huggingface-cli login --token {HF}", [(HF, 0.85)]),
         # no match
         ("from huggingface_hub import hf_hub_download", []),
         ("hf_" + "x" * 34, []),
@@ -209,7 +216,7 @@ def test_huggingface_token(text, expected):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        (f"SLACK_BOT_TOKEN={SLACK}", [SLACK]),
+        (f"SLACK_BOT_TOKEN={SLACK}", [(SLACK, 0.9)]),
         # no match
         ("xoxb-your-token", []),
         ("xoxb-123456789012-" + "x" * 24, []),
@@ -223,9 +230,9 @@ def test_slack_token(text, expected):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        (f"-H 'Authorization: Bearer {JWT}'", [JWT]),
-        (f"authorization: bearer {GENERIC}.", [GENERIC]),
-        (f"Bearer {OPENAI_PROJ}", [OPENAI_PROJ]),
+        (f"-H 'Authorization: Bearer {JWT}'", [(JWT, 0.55)]),
+        (f"authorization: bearer {GENERIC}.", [(GENERIC, 0.55)]),
+        (f"Bearer {OPENAI_PROJ}", [(OPENAI_PROJ, 0.55)]),
         # no match
         ("Authorization: Bearer <YOUR_TOKEN>", []),
         ("Bearer ${OPENAI_API_KEY}", []),
@@ -241,11 +248,42 @@ def test_bearer_token(text, expected):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        (f'api_key = "{GENERIC}"', [GENERIC]),
-        (f"DASHSCOPE_API_KEY={GENERIC}", [GENERIC]),
-        (f"client_secret: '{GENERIC}'", [GENERIC]),
-        (f"密钥：{GENERIC}", [GENERIC]),
-        (f"token是{GENERIC}，用完删掉", [GENERIC]),
+        (f"session={JWT}; Path=/", [(JWT, 0.9)]),
+        (f"jwt是{JWT}", [(JWT, 0.9)]),
+        # no match
+        ("eyJhbGciOiJIUzI1NiJ9", []),  # a header alone
+        (JWT.replace(".eyJ", ".abc", 1), []),  # the payload is no JSON
+        ("eyJxxxxxxxxxxxx.eyJxxxxxxxxxxxx.xxxxxxxxxxxx", []),  # placeholder
+        ("x" + JWT, []),
+    ],
+)
+def test_jwt(text, expected):
+    assert matches(JwtRecognizer(), text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (f"deploy key:\n{PEM}\nthanks", [(PEM, 0.99)]),
+        # cut short by the chat: masked from the header through its base64 lines
+        (f"{PEM.split(chr(10) + '-----END')[0]}", [(PEM.split(chr(10) + "-----END")[0], 0.99)]),
+        # no match
+        ("-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8A\n-----END PUBLIC KEY-----", []),
+        ("paste your private key between -----BEGIN and -----END lines", []),
+    ],
+)
+def test_private_key(text, expected):
+    assert matches(PrivateKeyRecognizer(), text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (f'api_key = "{GENERIC}"', [(GENERIC, 0.5)]),
+        (f"DASHSCOPE_API_KEY={GENERIC}", [(GENERIC, 0.5)]),
+        (f"client_secret: '{GENERIC}'", [(GENERIC, 0.5)]),
+        (f"密钥：{GENERIC}", [(GENERIC, 0.5)]),
+        (f"token是{GENERIC}，用完删掉", [(GENERIC, 0.5)]),
         # no match
         ("api_key=os.environ['OPENAI_API_KEY']", []),
         ("token = YOUR_TOKEN_HERE", []),
@@ -346,7 +384,7 @@ def test_entropy_bounds():
 )
 def test_vendor_endpoint(text, expected, vendor):
     found = matches(VendorEndpointRecognizer(), text)
-    assert found == ([expected] if expected else [])
+    assert found == ([(expected, 0.9)] if expected else [])
     if expected:
         assert vendor_for_endpoint(expected) == vendor
 
@@ -357,11 +395,11 @@ def test_vendor_endpoint(text, expected, vendor):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("13812345678", ["13812345678"]),
-        ("电话13812345678谢谢", ["13812345678"]),
-        ("+86 138 1234 5678", ["+86 138 1234 5678"]),
-        ("+8613812345678", ["+8613812345678"]),
-        ("call 199-8765-4321 pls", ["199-8765-4321"]),
+        ("13812345678", [("13812345678", 0.5)]),
+        ("电话13812345678谢谢", [("13812345678", 0.5)]),
+        ("+86 138 1234 5678", [("+86 138 1234 5678", 0.5)]),
+        ("+8613812345678", [("+8613812345678", 0.5)]),
+        ("call 199-8765-4321 pls", [("199-8765-4321", 0.5)]),
         # no match
         ("12812345678", []),
         ("138123456789", []),
@@ -383,9 +421,9 @@ VALID_ID_2 = _id_with_check("44030619990101123")
 @pytest.mark.parametrize(
     "text, expected",
     [
-        (f"身份证号{VALID_ID}请核对", [VALID_ID]),
-        (f"id: {VALID_ID.lower()}", [VALID_ID.lower()]),
-        (f"ID {VALID_ID_2}", [VALID_ID_2]),
+        (f"身份证号{VALID_ID}请核对", [(VALID_ID, 0.6)]),
+        (f"id: {VALID_ID.lower()}", [(VALID_ID.lower(), 0.6)]),
+        (f"ID {VALID_ID_2}", [(VALID_ID_2, 0.6)]),
         # no match
         (VALID_ID[:-1] + "1", []),  # bad check character
         (_id_with_check("99010119900307123"), []),  # unknown province code
@@ -410,9 +448,9 @@ def test_resident_id_checksum():
 @pytest.mark.parametrize(
     "ascii_only, text, expected",
     [
-        (False, "mail bob.smith@acme.co.uk today", ["bob.smith@acme.co.uk"]),
-        (True, "邮箱zhang.san@corp.cn，谢谢", ["zhang.san@corp.cn"]),
-        (True, "mail bob.smith@acme.co.uk today", ["bob.smith@acme.co.uk"]),
+        (False, "mail bob.smith@acme.co.uk today", [("bob.smith@acme.co.uk", 1.0)]),
+        (True, "邮箱zhang.san@corp.cn，谢谢", [("zhang.san@corp.cn", 1.0)]),
+        (True, "mail bob.smith@acme.co.uk today", [("bob.smith@acme.co.uk", 1.0)]),
         # no match: unknown public suffix (validated against the bundled PSL snapshot)
         (False, "bob@build.invalidtld", []),
         (True, "bob@localhost", []),
@@ -443,8 +481,8 @@ def test_build_recognizers_languages(language):
 @pytest.mark.parametrize(
     "text, entity, expected",
     [
-        ("卡号4111111111111111请付款", "CREDIT_CARD", ["4111111111111111"]),
-        ("服务器10.1.2.3挂了", "IP_ADDRESS", ["10.1.2.3"]),
+        ("卡号4111111111111111请付款", "CREDIT_CARD", [("4111111111111111", 1.0)]),  # Luhn passes: certain
+        ("服务器10.1.2.3挂了", "IP_ADDRESS", [("10.1.2.3", 0.6)]),
         ("卡号4111111111111112请付款", "CREDIT_CARD", []),  # Luhn fails
     ],
 )
