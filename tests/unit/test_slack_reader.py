@@ -6,19 +6,8 @@ from pipelines.archive import Archive
 from pipelines.ingest import UnknownFormat, detect, slack
 from pipelines.ingest.base import DeadLetter, Merged
 from pipelines.ingest.slack import SlackReader
-from tests.helpers.readers import zip_folder
+from tests.helpers.readers import read_all, zip_folder
 from tests.helpers.slack import CONCEALMENT_DAY, T0, msg, write_slack
-
-
-def read_all(path):
-    archive = Archive(path)
-    reader = detect(archive)
-    context, errors = reader.context(archive)
-    records = []
-    for unit in reader.units(archive):
-        with archive.open(unit) as fh:
-            records.extend(reader.read(fh, unit, context))
-    return reader, records, errors
 
 
 @pytest.fixture
