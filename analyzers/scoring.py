@@ -140,7 +140,8 @@ def join_references(signals: list[Signal], profile: Profile) -> list[Signal]:
     """Subject continuity where nothing links the messages: hiding talk that names no subject and points back
     ("don't merge it yet, that has to be scrubbed first", "进之前先洗一遍") takes its subject from the message
     that named one just before ("the GPT-4 pull is done"), a few messages and minutes earlier, as a person
-    would read it. Only real (not everyday) hiding words do this; their episodes and parts become one."""
+    would read it. Only real hiding words do this, and words that hide only when aimed at a subject (paraphrase,
+    脱敏), never other everyday ones; their episodes and parts become one."""
     ordered = sorted((s for s in signals if s.position is not None), key=lambda s: s.position)
     root: dict[str, str] = {}
 
@@ -153,7 +154,8 @@ def join_references(signals: list[Signal], profile: Profile) -> list[Signal]:
     for s in ordered:
         rules = [m["rule"] for m in s.matches]
         names = any(_is_subject(r, profile) for r in rules)
-        hides = any(profile[r].category in HIDING and not profile[r].weak for r in rules)
+        hides = any(profile[r].category in HIDING and (not profile[r].weak or profile[r].with_subject)
+                    for r in rules)
         # "it" is what was just said: only the message right before (among those saying anything) may be it.
         antecedent = previous if previous is not None and any(_is_subject(m["rule"], profile)
                                                                for m in previous.matches) else None
@@ -366,11 +368,21 @@ def _withdrawn(window: list[Signal], best: Profile) -> set[str]:
 
 
 def _said_with_subject(window: list[Signal], best: Profile) -> set[str]:
-    """Words like 脱敏 / desensitise: routine for personal data, hiding when the message itself names the vendor
-    or its data ("GPT-4 生成的数据先脱敏再进训练集")."""
-    return {m["rule"] for s in window if any(_is_subject(n["rule"], best) for n in s.matches)
+    """Words like 脱敏 / desensitise / paraphrase: routine for personal data and for augmentation, hiding when
+    the message itself names the vendor or its data ("GPT-4 生成的数据先脱敏再进训练集"), or points back at it
+    from its own exchange ("the GPT-4 pull is done" ... "paraphrase them first")."""
+    naming = [s for s in window if any(_is_subject(m["rule"], best) for m in s.matches)]
+    named = {s.message_id for s in naming}
+    return {m["rule"] for s in window if (s.message_id in named or _points_back_at(s, naming))
             and not _explains_itself(s, best)  # "先做 PII 脱敏"
             for m in s.matches if best[m["rule"]].with_subject}
+
+
+def _points_back_at(s: Signal, naming: list[Signal]) -> bool:
+    """It points back ("them", 那批) at a message of its own exchange part that named the subject just before."""
+    return s.refers and s.position is not None and any(
+        n.part == s.part and n.position is not None and 0 < s.position - n.position <= REFERENCE_REACH
+        for n in naming)
 
 
 def _aimed_at_origin(window: list[Signal], best: Profile) -> set[str]:

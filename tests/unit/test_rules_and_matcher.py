@@ -115,7 +115,7 @@ def test_rules_check_reports_examples_that_misbehave(tmp_path):
 @pytest.mark.parametrize("text, rule", [
     ("We scrubbed the GPT rows", "conceal.sanitize_source"),
     ("she is relabelling the rows as human", "conceal.relabel"),
-    ("the answers were paraphrased twice", "conceal.paraphrase"),
+    ("the answers were paraphrased twice", "conceal.rewrite_technique"),
     ("Stripping the source tags before delivery", "conceal.strip_provenance"),
     ("then we renamed the source table", "conceal.rename"),
 ])
@@ -127,16 +127,17 @@ def test_token_patterns_see_through_inflections(matcher, text, rule):
     ("用Claude的接口生成的数据要先脱敏再洗白", {"api.vendor_other", "conceal.whitewash_zh"}),
     ("这事别在群里说了，私聊", {"secrecy.channel_zh"}),
     ("GPT 的 output 要先做 desensitization", {"api.vendor_openai", "conceal.sanitize_source"}),
-    ("通义千问的输出改写一下，别让人看出来源", {"api.vendor_zh", "conceal.rewrite_zh", "conceal.whitewash_zh"}),
+    ("通义千问的输出改写一下，别让人看出来源",
+     {"api.vendor_zh", "conceal.rewrite_technique_zh", "conceal.whitewash_zh"}),
 ])
 def test_chinese_and_code_switched_text_needs_no_spaces(matcher, text, rules):
     assert rules <= rules_of(matcher, text)
 
 
 @pytest.mark.parametrize("text, cancelled", [
-    ("we must never scrub the source or paraphrase vendor outputs", "conceal.paraphrase"),
-    ("禁止通过改写绕过供应商条款", "conceal.rewrite_zh"),
-    ("which of these is a violation? (b) paraphrasing GPT outputs so nobody can tell", "conceal.paraphrase"),
+    ("we must never scrub the source or paraphrase vendor outputs", "conceal.rewrite_technique"),
+    ("禁止通过改写绕过供应商条款", "conceal.rewrite_technique_zh"),
+    ("which of these is a violation? (b) paraphrasing GPT outputs so nobody can tell", "conceal.rewrite_technique"),
 ])
 def test_negated_or_hypothetical_hiding_is_cancelled(matcher, text, cancelled):
     found = rules_of(matcher, text)
@@ -145,7 +146,7 @@ def test_negated_or_hypothetical_hiding_is_cancelled(matcher, text, cancelled):
 
 def test_negation_only_reaches_forward_in_its_sentence(matcher):
     found = rules_of(matcher, "GPT never lies. Let's paraphrase the outputs anyway")
-    assert "conceal.paraphrase" in found
+    assert "conceal.rewrite_technique" in found
 
 
 def test_a_bad_token_pattern_is_a_rule_error(tmp_path):

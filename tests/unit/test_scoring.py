@@ -308,3 +308,27 @@ def test_a_quota_is_no_awareness_of_breaking_a_rule():
     weak = {"secrecy.weak", "conceal.erase_weak", "policy.r", "policy.r2"}
     assert assess(signals, weak={"secrecy.weak", "conceal.erase_weak"}).gated
     assert not assess(signals, weak=weak).gated
+
+
+def test_paraphrasing_hides_only_what_it_names_or_points_back_at():
+    """Paraphrasing is everyday augmentation ("paraphrase augmentation for the router" in a thread where someone
+    compares GPT-4o's costs); it hides the vendor's outputs when its message names them, or points back
+    ("paraphrase them") at the message of its exchange that just did; not at one named long before."""
+    def exchange(refers: bool, named: bool = False, position: int = 2) -> list[Signal]:
+        vendor = ruled("1", "a", 0, "api.vendor", "THIRD_PARTY_API")
+        rewrite = ruled("2", "b", 5, "conceal.rewrite_technique", "CONCEALMENT", parent="1")
+        if named:
+            rewrite.matches.append({**rewrite.matches[0], "rule": "api.vendor", "category": "THIRD_PARTY_API"})
+        vendor.position, rewrite.position, rewrite.refers = 1, position, refers
+        return [vendor, rewrite]
+
+    def scored(window):
+        profile = {m["rule"]: RuleInfo(0.45, m["category"], m["rule"] == "conceal.rewrite_technique",
+                                       with_subject=m["rule"] == "conceal.rewrite_technique")
+                   for s in window for m in s.matches}
+        return assess_with(window, profile)
+
+    assert not scored(exchange(refers=False)).gated
+    assert scored(exchange(refers=True)).gated
+    assert not scored(exchange(refers=True, position=40)).gated  # "them" is not what was said 39 messages ago
+    assert scored(exchange(refers=False, named=True)).gated
