@@ -71,14 +71,13 @@ def signal_of(candidate: dict, refers: re.Pattern | None = None) -> Signal:
         part=episode.get("part"),
         position=doc["message"].get("position"),
         refers=bool(refers and refers.search(doc["message"].get("text") or "")),
-        says=_words_beyond(doc["message"].get("text") or "", candidate["matches"]),
+        said=_words_beyond(doc["message"].get("text") or "", candidate["matches"]),
     )
 
 
-def _words_beyond(text: str, matches: list[dict]) -> int:
-    """How much a message says besides its matched words: content words, or Chinese character pairs."""
-    matched = frozenset().union(*(words_of(m["term"]) for m in matches)) if matches else frozenset()
-    return len(words_of(text) - matched)
+def _words_beyond(text: str, matches: list[dict]) -> frozenset:
+    """What a message says besides its matched words: content words, or Chinese character pairs."""
+    return words_of(text) - frozenset().union(*(words_of(m["term"]) for m in matches))
 
 
 def detect_conversation(

@@ -89,7 +89,11 @@ class Signal:
     part: str | None = None  # the part of the episode held together by such links
     position: int | None = None  # ordinal of the message in its conversation
     refers: bool = False  # it points back at something said before ("scrub it first", 那批)
-    says: int = 0  # content words (Chinese character pairs) it says besides its matched words
+    said: frozenset = frozenset()  # content words (Chinese character pairs) it says besides its matched words
+
+    @property
+    def says(self) -> int:
+        return len(self.said)
 
 
 @dataclass
@@ -251,8 +255,9 @@ def _ties_hiding_to_subject(part: list[Signal], profile: Profile) -> bool:
     said = {m["rule"] for s in part for m in s.matches}
     best = {rule: profile[rule] for rule in said}
     promoted = _aimed_at_origin(part, best) | _said_with_subject(part, best)
+    topic = frozenset().union(*(s.said for s in part if any(_is_subject(m["rule"], best) for m in s.matches)))
     hiding = {m["rule"] for s in part if not _innocent_without_subject(s, best)
-              and not _secrecy_about_something_else(s, best) for m in s.matches}
+              and not _secrecy_about_something_else(s, best, topic) for m in s.matches}
     strong = {rule: best[rule] for rule in said if (not best[rule].weak or rule in promoted)
               and (best[rule].category not in HIDING or rule in hiding)}
     return _names_the_subject(strong) and (
@@ -315,15 +320,17 @@ def _innocent_without_subject(s: Signal, best: Profile) -> bool:
 SAYS_ITS_OWN = 3  # content words beside its secrecy words for a message to be about what it says itself
 
 
-def _secrecy_about_something_else(s: Signal, best: Profile) -> bool:
+def _secrecy_about_something_else(s: Signal, best: Profile, topic: frozenset = frozenset()) -> bool:
     """Secrecy is about what it is said of: "off the record: the new chairs are amazing" keeps its own news
     quiet and does not take a vendor named elsewhere in the exchange as its object. Secrecy that says
-    nothing of its own or points back ("keep this between the three of us") is about what it answers."""
+    nothing of its own, points back ("keep this between the three of us"), or speaks of what the messages
+    naming the subject speak of (`topic`: "the DeepSeek dump" ... "keep the dump location between us") is
+    about what it answers."""
     rules = [m["rule"] for m in s.matches]
     hiding = [r for r in rules if best[r].category in HIDING]
     if not hiding or any(best[r].category != "SECRECY" for r in hiding) or any(_is_subject(r, best) for r in rules):
         return False
-    return not s.refers and s.says >= SAYS_ITS_OWN
+    return not s.refers and s.says >= SAYS_ITS_OWN and not s.said & topic
 
 
 def _everyday_hiding(s: Signal, best: Profile) -> set[str]:

@@ -284,7 +284,7 @@ def test_secrecy_about_its_own_news_does_not_borrow_a_vendor_named_elsewhere():
     def exchange(says: int, refers: bool) -> list[Signal]:
         vendor = ruled("1", "a", 0, "api.vendor", "THIRD_PARTY_API")
         quiet = ruled("2", "b", 5, "secrecy.offline", "SECRECY", parent="1")
-        quiet.says, quiet.refers = says, refers
+        quiet.said, quiet.refers = frozenset(f"word{i}" for i in range(says)), refers
         return [vendor, quiet]
 
     assert not assess(exchange(says=4, refers=False)).gated
@@ -292,12 +292,24 @@ def test_secrecy_about_its_own_news_does_not_borrow_a_vendor_named_elsewhere():
     assert assess(exchange(says=0, refers=False)).gated
 
 
+def test_secrecy_about_what_the_vendor_message_speaks_of_is_about_it():
+    """"the link pointed at the DeepSeek dump" answered by "keep the dump location between the three of us":
+    the secrecy says words of its own, but they are the vendor message's words, so it is about that."""
+    vendor = ruled("1", "a", 0, "api.vendor", "THIRD_PARTY_API")
+    vendor.said = frozenset({"link", "pointed", "dump", "public", "channel"})
+    quiet = ruled("2", "b", 5, "secrecy.offline", "SECRECY", parent="1")
+    quiet.said = frozenset({"keep", "location", "three"})
+    assert not assess([vendor, quiet]).gated
+    quiet.said |= {"dump"}
+    assert assess([vendor, quiet]).gated
+
+
 def test_secrecy_beside_other_hiding_still_counts():
     """Its own words do not excuse secrecy said together with other hiding in the same message."""
     vendor = ruled("1", "a", 0, "api.vendor", "THIRD_PARTY_API")
     quiet = ruled("2", "b", 5, "secrecy.offline", "SECRECY", parent="1")
     quiet.matches.append({**quiet.matches[0], "rule": "conceal.scrub", "category": "CONCEALMENT"})
-    quiet.says = 6
+    quiet.said = frozenset(f"word{i}" for i in range(6))
     assert assess([vendor, quiet]).gated
 
 
