@@ -255,9 +255,13 @@ def _ties_hiding_to_subject(part: list[Signal], profile: Profile) -> bool:
     said = {m["rule"] for s in part for m in s.matches}
     best = {rule: profile[rule] for rule in said}
     promoted = _aimed_at_origin(part, best) | _said_with_subject(part, best)
-    topic = frozenset().union(*(s.said for s in part if any(_is_subject(m["rule"], best) for m in s.matches)))
-    hiding = {m["rule"] for s in part if not _innocent_without_subject(s, best)
-              and not _secrecy_about_something_else(s, best, topic) for m in s.matches}
+    naming = [s for s in part if any(_is_subject(m["rule"], best) for m in s.matches)]
+    elsewhere = {s.message_id for s in part if _secrecy_about_something_else(s, best, _topic_before(s, naming))}
+    # "my lips are sealed, this stays off the record" answering "off the record: the new chairs are amazing"
+    # (or in its thread) keeps the same news quiet.
+    elsewhere |= {s.message_id for s in part if _only_secrecy(s, best) and ({s.parent, s.thread} & elsewhere)}
+    hiding = {m["rule"] for s in part if not _innocent_without_subject(s, best) and s.message_id not in elsewhere
+              for m in s.matches}
     strong = {rule: best[rule] for rule in said if (not best[rule].weak or rule in promoted)
               and (best[rule].category not in HIDING or rule in hiding)}
     return _names_the_subject(strong) and (
@@ -320,17 +324,28 @@ def _innocent_without_subject(s: Signal, best: Profile) -> bool:
 SAYS_ITS_OWN = 3  # content words beside its secrecy words for a message to be about what it says itself
 
 
+def _topic_before(s: Signal, naming: list[Signal]) -> frozenset:
+    """What the messages naming the subject that `s` answers, or that came just before it, speak of."""
+    return frozenset().union(*(n.said for n in naming if n is not s and (
+        n.message_id == s.parent or (n.position is not None and s.position is not None
+                                     and 0 < s.position - n.position <= REFERENCE_REACH))))
+
+
 def _secrecy_about_something_else(s: Signal, best: Profile, topic: frozenset = frozenset()) -> bool:
     """Secrecy is about what it is said of: "off the record: the new chairs are amazing" keeps its own news
     quiet and does not take a vendor named elsewhere in the exchange as its object. Secrecy that says
     nothing of its own, points back ("keep this between the three of us"), or speaks of what the messages
     naming the subject speak of (`topic`: "the DeepSeek dump" ... "keep the dump location between us") is
     about what it answers."""
+    return _only_secrecy(s, best) and not s.refers and s.says >= SAYS_ITS_OWN and not s.said & topic
+
+
+def _only_secrecy(s: Signal, best: Profile) -> bool:
+    """Its hiding words are secrecy alone, and it names no subject."""
     rules = [m["rule"] for m in s.matches]
     hiding = [r for r in rules if best[r].category in HIDING]
-    if not hiding or any(best[r].category != "SECRECY" for r in hiding) or any(_is_subject(r, best) for r in rules):
-        return False
-    return not s.refers and s.says >= SAYS_ITS_OWN and not s.said & topic
+    return bool(hiding) and all(best[r].category == "SECRECY" for r in hiding) and not any(
+        _is_subject(r, best) for r in rules)
 
 
 def _everyday_hiding(s: Signal, best: Profile) -> set[str]:

@@ -344,3 +344,18 @@ def test_paraphrasing_hides_only_what_it_names_or_points_back_at():
     assert scored(exchange(refers=True)).gated
     assert not scored(exchange(refers=True, position=40)).gated  # "them" is not what was said 39 messages ago
     assert scored(exchange(refers=False, named=True)).gated
+
+
+def test_secrecy_answering_secrecy_about_its_own_news_keeps_that_news_quiet():
+    """"my lips are sealed, this stays off the record" in the thread of "off the record, the vending machine
+    takes Alipay now" points back at that news, not at a vendor someone names in the same thread."""
+    joke = ruled("1", "a", 0, "secrecy.offline", "SECRECY")
+    joke.said = frozenset({"vending", "machine", "takes", "alipay"})
+    vendor = ruled("2", "b", 5, "api.vendor", "THIRD_PARTY_API", parent="1")
+    vendor.said = frozenset({"fallback", "slow", "drafts"})
+    sealed = ruled("3", "c", 9, "secrecy.offline", "SECRECY", parent="2")
+    sealed.refers, sealed.thread = True, "1"
+    joke.position, vendor.position, sealed.position = 1, 2, 3
+    assert not assess([joke, vendor, sealed]).gated
+    sealed.thread = None  # answering the vendor message alone, "this" is what the vendor message said
+    assert assess([joke, vendor, sealed]).gated
