@@ -4,7 +4,7 @@ import pytest
 
 from analyzers.rules import load_ruleset
 from analyzers.screening import Screener
-from pipelines.detect import _Detect
+from pipelines.composites import _Detect
 from pipelines.ingest.base import new_message
 
 TEXTS = [

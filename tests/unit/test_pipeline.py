@@ -8,7 +8,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from analyzers.rules import load_ruleset
 from pipelines.archive import Archive
-from pipelines.detect import CASES, ERRORS, STATS, DetectCases, ReadExport, ScoreMessages
+from pipelines.composites import CASES, ERRORS, STATS, DetectCases, ReadExport, ScoreMessages
 from pipelines.ingest import detect
 from pipelines.reports import summarize
 from pipelines.scan import run
