@@ -22,6 +22,7 @@ from analyzers.rules import RuleSet, load_ruleset
 from analyzers.scoring import profile_of
 from analyzers.screening import Screener
 from analyzers.secret_gate import MaskingGate, mask_secrets, masked
+from pipelines import documents
 from pipelines.archive import Archive, HashingReader
 from pipelines.ingest.base import DeadLetter, Merged, Reader
 from pipelines.progress import Tally
@@ -254,10 +255,8 @@ class _Detect(beam.DoFn):
             by_case.setdefault(hit["case"]["id"], []).append(hit)
             yield hit
         for case in cases:
-            case["run"] = {"id": self.run_id}
-            case["ruleset"] = {"version": self.ruleset_version}
-            case["summary"] = self.summarize(case, by_case[case["case"]["id"]])
-            yield beam.pvalue.TaggedOutput(CASES, case)
+            yield beam.pvalue.TaggedOutput(CASES, documents.case(case, by_case[case["case"]["id"]], self.run_id,
+                                                                 self.ruleset_version, self.summarize))
 
     def _masked(self, context: list[dict], cleaned: dict) -> list[dict]:
         if self.screener is not None:
