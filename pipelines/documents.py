@@ -1,10 +1,13 @@
-"""The case document of DESIGN.md ("Documents"), built in one place from its parts.
+"""The hit and case documents of DESIGN.md ("Documents"), each built in one place from its parts.
 
-A case comes in two halves, and this is where they meet:
-- what detection found (analyzers.cases.detect_conversation): `case.id`, `title`, `severity`, `score`,
-  `conversation`, `participants`, `first_seen`, `last_seen`, `hit_count`, `hits`, `explanations` and the rest;
-- what only the run knows: `run.id`, `ruleset.version`, `report.path` (where pipelines.reports writes the case's
-  page) and `summary`, rendered from all of the above and the case's hits.
+Each comes in two halves, and this is where they meet. What detection found (analyzers.cases.detect_conversation):
+- a hit: the message as the Screener left it (the reader's fields with texts masked, `episode`), `hit.id`,
+  `detection.*`, `entities`, `case.id`, `ruleset.version`, and `context` (masked by DetectCases' MaskContext
+  step by the time it gets here);
+- a case: `case.id`, `title`, `severity`, `score`, `conversation`, `participants`, `first_seen`, `last_seen`,
+  `hit_count`, `hits`, `explanations` and the rest.
+What only the run knows: `run.id` on both; on a case `ruleset.version`, `report.path` (where pipelines.reports
+writes its page) and `summary`, rendered from all of that and the case's hits.
 """
 
 from __future__ import annotations
@@ -12,6 +15,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pipelines.reports import case_page
+
+
+def hit(found: dict, run_id: str) -> dict:
+    """The hit document: `found` (a hit as detection found it, its context masked) with the run's id.
+
+    Context still as the Screener left it for later masking (each item marked by its `language`) never
+    becomes a document."""
+    if any("language" in item for item in found["context"]):
+        raise ValueError("context was left unmasked: hits' context goes through DetectCases' MaskContext step")
+    return {**found, "run": {"id": run_id}}
 
 
 def case(found: dict, hits: list[dict], run_id: str, ruleset_version: str,
