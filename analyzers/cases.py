@@ -87,7 +87,7 @@ def detect_conversation(
     gap_seconds: float = 1800,
     refers: re.Pattern | None = None,
 ) -> tuple[list[dict], list[dict]]:
-    """(hits, cases) for the candidates of one conversation; cases lack their summary."""
+    """(hits, cases) for the candidates of one conversation; cases lack their run, page and summary."""
     candidates = _unique_ids(candidates)
     by_id = {c["doc"]["message"]["id"]: c for c in candidates}
     flagged: list[tuple[Assessment, list[dict]]] = []
@@ -171,7 +171,6 @@ def _cases(flagged: list[tuple[Assessment, list[dict]]]) -> tuple[list[dict], li
             "hit_count": len(hits),
             "hits": [h["message"]["id"] for h in hits],
             "explanations": [v.explanation for v, _ in group],
-            "report": {"path": f"reports/cases/{cid}.html"},
         })
         all_hits.extend(hits)
     return all_hits, cases

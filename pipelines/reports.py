@@ -142,6 +142,11 @@ def redaction_note(manifest: dict) -> str:
             "names are kept; secrets are always masked")
 
 
+def case_page(case_id: str) -> str:
+    """Where a case's page is, relative to the output folder: its `report.path`."""
+    return f"reports/cases/{case_id}.html"
+
+
 def _with_safe_pages(cases: list[dict], quiet: bool = False) -> list[dict]:
     """Each case's page is reports/cases/<case id>.html, worked out from its id: `report --from` reads
     cases.jsonl back, and a `report.path` in it ("../PWNED.html") is never trusted. A case whose id could
@@ -154,7 +159,7 @@ def _with_safe_pages(cases: list[dict], quiet: bool = False) -> list[dict]:
                 continue
             log.warning("case id %r is not one chatforensics makes; no page written for it", cid[:80])
             continue
-        safe.append({**case, "report": {**case.get("report", {}), "path": f"reports/cases/{cid}.html"}})
+        safe.append({**case, "report": {**case.get("report", {}), "path": case_page(cid)}})
     return safe
 
 

@@ -25,7 +25,7 @@ from analyzers.screening import pii_types
 from analyzers.secret_gate import masked
 from pipelines import __version__
 from pipelines.archive import Archive
-from pipelines.detect import (
+from pipelines.composites import (
     CASES,
     ERRORS,
     STATS,

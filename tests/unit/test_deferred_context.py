@@ -4,7 +4,7 @@ import pytest
 
 from analyzers.rules import load_ruleset
 from analyzers.screening import Screener
-from pipelines.detect import _Detect
+from pipelines import documents
 from pipelines.ingest.base import new_message
 
 TEXTS = [
@@ -39,7 +39,6 @@ def test_masking_context_late_gives_what_masking_it_early_gives(screener):
 
 
 def test_hits_never_leave_with_unmasked_context():
-    detect = _Detect(load_ruleset(), "run-x", 1800, summarize=None)
-    detect.screener = None
+    found = {"hit": {"id": "h"}, "context": [{"id": "1", "text": "alice@example.com", "language": "en"}]}
     with pytest.raises(ValueError, match="unmasked"):
-        detect._masked([{"id": "1", "text": "alice@example.com", "language": "en"}], {})
+        documents.hit(found, "run-x")

@@ -6,7 +6,7 @@ import pytest
 
 from analyzers.episodes import Disentangler, Limits, Linker, Turn, words_of
 from pipelines.archive import Archive
-from pipelines.detect import ReadExport
+from pipelines.composites import ReadExport
 from pipelines.ingest import detect
 from tests.helpers.slack import T0, msg, write_slack
 

@@ -20,7 +20,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from analyzers.entities import EntityFinder
 from analyzers.secret_gate import MaskingGate
-from pipelines.detect import MaskDocuments
+from pipelines.composites import MaskDocuments
 from pipelines.scan import run
 from pipelines.sinks import elasticsearch as es_sink
 from tests.helpers.slack import write_slack

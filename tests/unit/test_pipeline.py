@@ -8,7 +8,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from analyzers.rules import load_ruleset
 from pipelines.archive import Archive
-from pipelines.detect import CASES, ERRORS, STATS, DetectCases, ReadExport, ScoreMessages
+from pipelines.composites import CASES, ERRORS, STATS, DetectCases, ReadExport, ScoreMessages
 from pipelines.ingest import detect
 from pipelines.reports import summarize
 from pipelines.scan import run
@@ -30,7 +30,8 @@ def test_graph_turns_an_export_into_hits_cases_errors_and_stats(tmp_path):
     ruleset = load_ruleset()
     with BeamTestPipeline() as p:
         read = p | ReadExport(archive, reader, context, "a" * 64, batch_size=100)
-        detected = read.batches | ScoreMessages(None, True) | DetectCases(ruleset, "run-x", 1800, summarize)
+        detected = (read.batches | ScoreMessages(None, True)
+                    | DetectCases(ruleset, "run-x", 1800, summarize, mask_context=(None, True)))
         assert_that(detected.hits | "HitAuthors" >> beam.Map(lambda h: h["author"]["name"]),
                     equal_to(["alice", "bob", "Carol Evans", "alice"]), label="hits")
         assert_that(detected[CASES] | "CaseSeverity" >> beam.Map(lambda c: (c["severity"], c["hit_count"])),

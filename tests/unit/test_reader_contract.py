@@ -147,7 +147,7 @@ def screener_kept():
     """Nine small scans: the screener (spaCy, Presidio, the automaton) is built once for all of them, not per run.
 
     Beam's `shared.Shared` keeps it only while something holds it; this holds what the runs acquire."""
-    from pipelines import detect as stages
+    from pipelines import composites as stages
 
     kept = []
     acquire = stages._SCREENERS.acquire

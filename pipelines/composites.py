@@ -1,8 +1,9 @@
 """The composite transforms of the scan, each with one job.
 
 ReadExport        member files -> message batches with positions and episodes (+ dead letters, + per-file stats)
-ScoreMessages     message batches -> candidates keyed by conversation (the funnel)
-DetectCases       candidates of a conversation -> hits and cases
+ScoreMessages     message batches -> candidates keyed by conversation (the funnel; their context left unmasked)
+DetectCases       candidates of a conversation -> hits and cases: Assess (analyzers.cases), MaskContext (the
+                  one step that masks context, on hits only), Assemble (the documents, pipelines/documents.py)
 
 An element is a source file or a batch of its messages, never a single message:
 Beam's per-element cost would otherwise dwarf the prefilter's.
@@ -22,6 +23,7 @@ from analyzers.rules import RuleSet, load_ruleset
 from analyzers.scoring import profile_of
 from analyzers.screening import Screener
 from analyzers.secret_gate import MaskingGate, mask_secrets, masked
+from pipelines import documents
 from pipelines.archive import Archive, HashingReader
 from pipelines.ingest.base import DeadLetter, Merged, Reader
 from pipelines.progress import Tally
@@ -152,10 +154,8 @@ def _screener(rules_dir: str | None, redact) -> Screener:
 
 
 class _Screen(beam.DoFn):
-    def __init__(self, rules_dir: str | None, redact: bool, progress: str | None = None,
-                 defer_context: bool = False):
+    def __init__(self, rules_dir: str | None, redact: bool, progress: str | None = None):
         self.rules_dir, self.redact, self.progress = rules_dir, redact, progress
-        self.defer_context = defer_context
 
     def setup(self):
         self.screener = _screener(self.rules_dir, self.redact)
@@ -165,7 +165,7 @@ class _Screen(beam.DoFn):
         self.tally.flush()
 
     def process(self, batch: list[dict]):
-        candidates = self.screener.screen(batch, defer_context=self.defer_context)
+        candidates = self.screener.screen(batch, defer_context=True)
         self.tally.add(candidates=len(candidates))
         by_conversation: dict[str, list[dict]] = {}  # one element per conversation of the batch, not per candidate
         for candidate in candidates:
@@ -211,31 +211,35 @@ class _Holder:
 
 class ScoreMessages(beam.PTransform):
     """Batches in, (conversation key, [candidate, ...]) out: only messages the rules noticed, a list per
-    conversation of each batch (Beam's cost is per element, and a busy channel has many candidates)."""
+    conversation of each batch (Beam's cost is per element, and a busy channel has many candidates).
+
+    A candidate's context (its neighbours) leaves unmasked: most candidates never become hits, Presidio is the
+    costly step, and DetectCases masks the context of hits in its MaskContext step."""
 
     def __init__(self, rules_dir: str | None, redact: bool, progress: str | None = None,
-                 defer_context: bool = False):
-        """defer_context: leave context unmasked for DetectCases(mask_context=...) to mask on hits only."""
+                 defer_context: bool = True):
+        """defer_context: what scan.py still passes while its split is under way (issue 16); context is
+        always left to MaskContext, so True is the only value."""
+        if not defer_context:
+            raise ValueError("ScoreMessages leaves context unmasked for DetectCases' MaskContext step")
         super().__init__()
         self.rules_dir, self.redact, self.progress = rules_dir, redact, progress
-        self.defer_context = defer_context
 
     def expand(self, batches):
-        return batches | "Screen" >> beam.ParDo(
-            _Screen(self.rules_dir, self.redact, self.progress, self.defer_context))
+        return batches | "Screen" >> beam.ParDo(_Screen(self.rules_dir, self.redact, self.progress))
 
 
-class _Detect(beam.DoFn):
-    def __init__(self, ruleset: RuleSet, run_id: str, gap: float, summarize,
-                 progress: str | None = None, mask_context: tuple | None = None):
-        self.ruleset_version, self.profile, self.run_id = ruleset.version, profile_of(ruleset), run_id
+class _Assess(beam.DoFn):
+    """A conversation's candidates -> (hits, cases) as analyzers.cases finds them, hits' context unmasked;
+    nothing for a conversation without hits."""
+
+    def __init__(self, ruleset: RuleSet, gap: float, progress: str | None = None):
+        self.ruleset_version, self.profile = ruleset.version, profile_of(ruleset)
         self.refers = references_pattern(ruleset.references)
-        self.gap, self.summarize, self.progress = gap, summarize, progress
-        self.mask_context = mask_context
+        self.gap, self.progress = gap, progress
 
     def setup(self):
         self.tally = Tally.of(self.progress)
-        self.screener = _screener(*self.mask_context) if self.mask_context else None
 
     def finish_bundle(self):
         self.tally.flush()
@@ -246,25 +250,42 @@ class _Detect(beam.DoFn):
         hits, cases = detect_conversation(sorted(candidates, key=_arrival), self.ruleset_version, self.profile,
                                           self.gap, self.refers)
         self.tally.add(hits=len(hits))
+        if hits:
+            yield hits, cases
+
+
+class _MaskContext(beam.DoFn):
+    """The one step that masks context, on hits only (only theirs leaves): a message that is the context
+    of several hits of the conversation is masked once."""
+
+    def __init__(self, rules_dir: str | None, redact):
+        self.rules_dir, self.redact = rules_dir, redact
+
+    def setup(self):
+        self.screener = _screener(self.rules_dir, self.redact)
+
+    def process(self, found: tuple[list[dict], list[dict]]):
+        hits, cases = found
+        cleaned: dict = {}
+        yield [{**hit, "context": self.screener.clean_context(hit["context"], cleaned)} for hit in hits], cases
+
+
+class _Assemble(beam.DoFn):
+    """Found hits and cases -> their documents (pipelines/documents.py); hits main, cases tagged."""
+
+    def __init__(self, run_id: str, ruleset_version: str, summarize):
+        self.run_id, self.ruleset_version, self.summarize = run_id, ruleset_version, summarize
+
+    def process(self, found: tuple[list[dict], list[dict]]):
+        hits, cases = found
         by_case: dict[str, list[dict]] = {}
-        cleaned: dict = {}  # neighbouring hits share context messages
-        for hit in hits:
-            hit["context"] = self._masked(hit["context"], cleaned)
-            hit["run"] = {"id": self.run_id}
+        for found_hit in hits:
+            hit = documents.hit(found_hit, self.run_id)
             by_case.setdefault(hit["case"]["id"], []).append(hit)
             yield hit
         for case in cases:
-            case["run"] = {"id": self.run_id}
-            case["ruleset"] = {"version": self.ruleset_version}
-            case["summary"] = self.summarize(case, by_case[case["case"]["id"]])
-            yield beam.pvalue.TaggedOutput(CASES, case)
-
-    def _masked(self, context: list[dict], cleaned: dict) -> list[dict]:
-        if self.screener is not None:
-            return self.screener.clean_context(context, cleaned)
-        if any("language" in item for item in context):  # never let unmasked context out
-            raise ValueError("context was left unmasked: give DetectCases the screener's mask_context")
-        return context
+            yield beam.pvalue.TaggedOutput(CASES, documents.case(case, by_case[case["case"]["id"]], self.run_id,
+                                                                 self.ruleset_version, self.summarize))
 
 
 def _arrival(candidate: dict) -> tuple:
@@ -274,17 +295,21 @@ def _arrival(candidate: dict) -> tuple:
 
 
 class DetectCases(beam.PTransform):
-    """Candidate lists keyed by conversation in; hits (main) and cases (tagged) out."""
+    """Candidate lists keyed by conversation in; hits (main) and cases (tagged) out, as documents."""
 
     def __init__(self, ruleset: RuleSet, run_id: str, gap: float, summarize,
-                 progress: str | None = None, mask_context: tuple | None = None):
-        """mask_context: (rules_dir, redact) of ScoreMessages(defer_context=True), to mask hits' context."""
+                 progress: str | None = None, *, mask_context: tuple):
+        """mask_context: (rules_dir, redact) of the run's masking gate, for the MaskContext step."""
         super().__init__()
-        self.args = (ruleset, run_id, gap, summarize, progress, mask_context)
+        self.ruleset, self.run_id, self.gap, self.summarize, self.progress = ruleset, run_id, gap, summarize, progress
+        self.mask_context = mask_context
 
     def expand(self, keyed_candidates):
         return (
             keyed_candidates
             | "ByConversation" >> beam.GroupByKey()
-            | "Assess" >> beam.ParDo(_Detect(*self.args)).with_outputs(CASES, main="hits")
+            | "Assess" >> beam.ParDo(_Assess(self.ruleset, self.gap, self.progress))
+            | "MaskContext" >> beam.ParDo(_MaskContext(*self.mask_context))
+            | "Assemble" >> beam.ParDo(_Assemble(self.run_id, self.ruleset.version, self.summarize)
+                                       ).with_outputs(CASES, main="hits")
         )
