@@ -48,7 +48,6 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from analyzers.ids import content_id, mail_thread_id
@@ -127,7 +126,7 @@ class MboxReader(Reader):
         return [n for n in archive.members() if not n.lower().endswith((".json", ".html", ".csv"))]
 
     def context(self, archive: Archive) -> tuple[dict, list[DeadLetter]]:
-        archive_name = Path(archive.location).name
+        archive_name = archive.name
         emls = [n for n in archive.members() if n.lower().endswith(".eml")]
         return {"archive_name": archive_name, "eml": self._eml_threads(archive, emls, archive_name)}, []
 

@@ -211,7 +211,7 @@ class WhatsAppReader(Reader):
         return found
 
     def context(self, archive: Archive) -> tuple[dict, list[DeadLetter]]:
-        return {"archive_name": Path(archive.location).name}, []
+        return {"archive_name": archive.name}, []
 
     def read(self, stream: BinaryIO, member: str, context: dict) -> Iterator[Record]:
         with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY) as spool:
