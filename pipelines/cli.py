@@ -8,7 +8,9 @@ import logging
 import sys
 from pathlib import Path
 
-BEAM_S3_NOISE = "HTTP error while requesting file"
+# What Beam's S3 I/O logs at ERROR (with a traceback) before it raises the error the run then names in one line.
+BEAM_S3_NOISE = ("HTTP error while requesting file", "Error in _start_upload while inserting file",
+                 "HTTP error while deleting file")
 
 
 def _run_help() -> int:
@@ -26,10 +28,9 @@ def _run_help() -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    # Beam warns on import about Google Cloud clients this tool never uses, and its S3 client logs an error of its
-    # own ("HTTP error while requesting file ...: 3") before raising the one the run then names in one line.
+    # Beam warns on import about Google Cloud clients this tool never uses, and its S3 I/O logs errors of its own.
     logging.getLogger().handlers[0].addFilter(
-        lambda record: "apitools" not in record.getMessage() and BEAM_S3_NOISE not in record.getMessage())
+        lambda record: "apitools" not in record.getMessage() and not record.getMessage().startswith(BEAM_S3_NOISE))
     if argv and argv[0] == "run":
         if {"-h", "--help"} & set(argv[1:]):
             return _run_help()

@@ -136,7 +136,8 @@ class Outputs:
         target = out.rstrip("/")
         shared = storage.join(target, f".work-{uuid.uuid4().hex[:12]}")
         try:
-            storage.write_bytes(storage.join(shared, "started"), b"a chatforensics run's scratch\n")  # the bucket is there and takes writes
+            # First of all, a write: the bucket is there and takes this run's writes.
+            storage.write_bytes(storage.join(shared, "started"), b"a chatforensics run's scratch\n")
             previous = previous_outputs(target)
         except storage.StorageError as exc:
             raise UsageError(f"--out: {exc}") from None
