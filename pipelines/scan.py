@@ -280,7 +280,8 @@ def _scan(argv: list[str], opts, masked_pii: tuple[str, ...], outputs: Outputs, 
         if show:
             stack.enter_context(Display(lambda: read_tallies(progress), totals, stream=terminal))
         p = stack.enter_context(beam.Pipeline(options=pipeline_options))
-        read = p | "ReadExport" >> ReadExport(archive, reader, context, archive_sha256, opts.batch_size, tallies)
+        read = p | "ReadExport" >> ReadExport(archive, reader, context, archive_sha256, opts.batch_size, tallies,
+                                              scratch=outputs.shared, split_bytes=opts.split_bytes)
         detected = (
             read.batches
             | "ScoreMessages" >> ScoreMessages(opts.rules, masked_pii, tallies, defer_context=True)
