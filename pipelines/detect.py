@@ -169,12 +169,15 @@ class _SettleSplit(_ReadStream):
         records = split.settled(self.reader, member, self.context, self.extras[member], ranges, self.scratch) if (
             hashed.get("hash")) else None
         if records is None:
-            log.info("%s: its ranges do not join up; read whole", mask_secrets(member))
+            # A range failed, or one ends where the next does not begin (a declared Content-Length across a cut,
+            # a metadata line after the first posts): exact only read whole, in one piece.
+            log.warning("%s: read whole, not in ranges: %s", mask_secrets(member), mask_secrets(_why_whole(summaries)))
             yield from super().process((member,))
             return
         stats = _stats(member, self.reader.platform)
         episodes = Disentangler()
         batch: list[dict] = []
+        written = 0
         try:
             for item in self._account(records, stats):
                 if isinstance(item, beam.pvalue.TaggedOutput):
@@ -182,14 +185,34 @@ class _SettleSplit(_ReadStream):
                     continue
                 batch.append(episodes.add(item))
                 if len(batch) >= self.batch_size:
-                    yield from self._emit(batch)
-                    batch = []
+                    yield from self._spooled(member, written, batch)
+                    written, batch = written + 1, []
         except Exception as exc:  # noqa: BLE001 - as a whole read that breaks off: what came before is kept
             yield self._unreadable(member, exc, stats)
-        yield from self._emit(batch)
+        yield from self._spooled(member, written, batch)
         stats["sha256"], stats["bytes"] = hashed["hash"], hashed["bytes"]
+        stats["ranges"] = len(ranges)  # read in this many byte ranges (a whole read says nothing)
         self.tally.add(files=1)
         yield beam.pvalue.TaggedOutput(STATS, stats)
+
+    def _spooled(self, member: str, number: int, batch: list[dict]):
+        """A batch as its spool file's name: the batches cross a shuffle to be screened by every worker."""
+        for docs in self._emit(batch):
+            yield split.write_batch(self.scratch, member, number, docs)
+
+
+def _why_whole(summaries: list[dict]) -> str:
+    failed = [s for s in summaries if s.get("failed")]
+    if failed:
+        return f"reading {'its hash' if 'hash' in failed[0] else 'a range'} failed ({failed[0]['failed']})"
+    return "a range ends where the next one cannot begin"
+
+
+class _LoadBatch(beam.DoFn):
+    """A spooled batch (its file name) back into its messages; a batch read whole passes as it is."""
+
+    def process(self, element):
+        yield split.read_batch(element) if isinstance(element, str) else element
 
 
 class _Outputs(dict):
@@ -246,8 +269,8 @@ class ReadExport(beam.PTransform):
             ).with_outputs(ERRORS, STATS, main="batches")
         )
         return _Outputs({
-            "batches": (whole.batches, ranged.batches | "SpreadSettled" >> beam.Reshuffle())
-            | "AllBatches" >> beam.Flatten(),
+            "batches": (whole.batches, ranged.batches | "SpreadSettled" >> beam.Reshuffle()
+                        | "LoadSettled" >> beam.ParDo(_LoadBatch())) | "AllBatches" >> beam.Flatten(),
             ERRORS: (whole[ERRORS], ranged[ERRORS]) | "AllReadErrors" >> beam.Flatten(),
             STATS: (whole[STATS], ranged[STATS]) | "AllStats" >> beam.Flatten(),
         })

@@ -110,10 +110,12 @@ def _starts(archive: Archive, reader: Reader, context: Any, member: str, size: i
 
 
 class Cursor:
-    """A stream and where it is: seeks where it can, else reads forward (a member of a ZIP is inflated)."""
+    """A stream and where it is: seeks where it can, else reads forward (a member of a ZIP is inflated), keeping
+    what a search read beyond what it found for the next one."""
 
     def __init__(self, stream: BinaryIO):
         self.stream, self.position = stream, 0
+        self._pending = b""
 
     def can_go(self, offset: int) -> bool:
         return self.stream.seekable() or offset >= self.position
@@ -121,20 +123,26 @@ class Cursor:
     def go(self, offset: int) -> None:
         if self.stream.seekable():
             self.stream.seek(offset)
-            self.position = offset
+            self.position, self._pending = offset, b""
             return
         if offset < self.position:
             raise ValueError(f"cannot go back from {self.position} to {offset} in a stream that only reads forward")
         while self.position < offset:
-            chunk = self.stream.read(min(HASH_CHUNK, offset - self.position))
-            if not chunk:
+            if not self.read(min(HASH_CHUNK, offset - self.position)):
                 break
-            self.position += len(chunk)
 
     def read(self, size: int) -> bytes:
-        data = self.stream.read(size)
+        if self._pending:
+            data, self._pending = self._pending[:size], self._pending[size:]
+        else:
+            data = self.stream.read(size)
         self.position += len(data)
         return data
+
+    def unread(self, data: bytes) -> None:
+        """Bytes read that the next read is to see again."""
+        self._pending = data + self._pending
+        self.position -= len(data)
 
 
 def skip_to(stream: BinaryIO, offset: int) -> None:
@@ -168,6 +176,7 @@ def find_line(cursor: Cursor, accept) -> int | None:
                 break  # the line after it is not all here yet
             following = None if stop < 0 else (data[stop + 1:after + 1] if after >= 0 else data[stop + 1:]) or None
             if accept(line, previous, following):
+                cursor.unread(data[position:])
                 return base + position
             previous, position = line, position + len(line)
         if at_end:
@@ -323,6 +332,23 @@ def settled(reader: Reader, member: str, context: Any, extra: Any, summaries: li
                 yield settler.record(item)
 
     return records()
+
+
+def write_batch(scratch: str, member: str, number: int, docs: list[dict]) -> str:
+    """A settled batch into the scratch folder; its name is what crosses the shuffle (on the DirectRunner a
+    shuffled element is held in the runner's memory: a huge mailbox's every message would be)."""
+    path = storage.join(spool_folder(scratch, member), f"batch-{number:07d}.jsonl")
+    writer = SpoolWriter(path)
+    try:
+        for doc in docs:
+            writer.write(doc)
+    finally:
+        writer.close()
+    return path
+
+
+def read_batch(path: str) -> list[dict]:
+    return list(read_spool(path))
 
 
 def member_hash(archive: Archive, member: str) -> tuple[str, int]:

@@ -181,3 +181,23 @@ def test_credentials_given_as_options_appear_in_no_output(s3, demo, tmp_path):
     for name in keys(s3, target):
         body = s3.client.get_object(Bucket=s3.bucket, Key=f"{target.split('/', 3)[3]}/{name}")["Body"].read()
         assert secret.encode() not in body and key_id.encode() not in body, name
+
+
+def test_a_huge_mailbox_on_s3_read_in_ranges_gives_the_local_whole_reads_outputs(s3, tmp_path):
+    """Ranges read by two worker processes from the bucket, spools in the --out bucket's scratch prefix."""
+    from tests.unit.test_split_read import write_mbox
+
+    mailbox = write_mbox(tmp_path / "mail.mbox", 800)
+    key = f"exports-{uuid.uuid4().hex[:6]}/mail.mbox"
+    s3.client.put_object(Bucket=s3.bucket, Key=key, Body=mailbox.read_bytes())
+    local = tmp_path / "local"
+    assert scan(str(mailbox), local, "--split-bytes=0", "--direct_running_mode=in_memory") == 0
+    target = f"s3://{s3.bucket}/runs/split-{uuid.uuid4().hex[:8]}"
+    assert scan(f"s3://{s3.bucket}/{key}", target, *s3.options, "--split-bytes=30000",
+                "--direct_running_mode=multi_processing", "--direct_num_workers=2") == 0
+    back = read_back(s3, target)
+    assert {name: back[name] for name in OUTPUTS} == outputs_of(local)
+    manifest = json.loads(back["manifest.json"])
+    assert manifest["members"][0].pop("ranges") >= 5  # read in ranges, not whole
+    same_custody(manifest, json.loads((local / "manifest.json").read_text()))
+    assert not [k for k in keys(s3, target) if k.startswith(".work-")]
