@@ -3,13 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 ES := scripts/elasticsearch.sh
+S3 := scripts/s3proxy.sh
 ES_PORT ?= 9200
 ES_URL ?= http://127.0.0.1:$(ES_PORT)
 export ES_PORT
 DEMO_OUT ?= demo-out
 
 .PHONY: venv sysdeps sysdeps-demo demo test unit lint es-start es-stop es-status es-start-secure es-stop-secure \
-	es-status-secure bench clean kibana-objects
+	es-status-secure s3-start s3-stop s3-status bench clean kibana-objects
 
 # The venv is rebuilt when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -48,6 +49,17 @@ es-stop-secure:
 es-status-secure:
 	$(ES) status-secure
 
+# A local S3-compatible server (s3proxy, from Maven Central) for the object-storage tests; `$(S3) env` prints the
+# file with its endpoint and test credentials.
+s3-start:
+	$(S3) start
+
+s3-stop:
+	$(S3) stop
+
+s3-status:
+	$(S3) status
+
 demo: venv sysdeps-demo es-start
 	CHATFORENSICS_ES_URL=$(ES_URL) $(BIN)/chatforensics run --input examples/slack-demo --out $(DEMO_OUT) --pdf
 	@echo "Reports: $(CURDIR)/$(DEMO_OUT)/reports/index.html"
@@ -63,10 +75,12 @@ kibana-objects: venv
 unit: venv sysdeps
 	$(BIN)/pytest -q -m "not integration and not slow"
 
-# The whole suite, against live Elasticsearch nodes started here (plain, and secured for the security tests).
-test: venv sysdeps es-start es-start-secure
+# The whole suite, against live Elasticsearch nodes started here (plain, and secured for the security tests) and
+# a live S3-compatible server (object-storage tests).
+test: venv sysdeps es-start es-start-secure s3-start
 	$(BIN)/ruff check .
-	CHATFORENSICS_ES_URL=$(ES_URL) CHATFORENSICS_SECURE_ES_ENV="$$($(ES) env-secure)" $(BIN)/pytest -q
+	CHATFORENSICS_ES_URL=$(ES_URL) CHATFORENSICS_SECURE_ES_ENV="$$($(ES) env-secure)" \
+		CHATFORENSICS_S3_ENV="$$($(S3) env)" $(BIN)/pytest -q
 
 # Speed and memory against baselines; SIZES=100000 for a quick run. Exports are cached in ~/.cache/chatforensics.
 SIZES ?= 100000,1000000

@@ -8,6 +8,10 @@ import logging
 import sys
 from pathlib import Path
 
+# What Beam's S3 I/O logs at ERROR (with a traceback) before it raises the error the run then names in one line.
+BEAM_S3_NOISE = ("HTTP error while requesting file", "Error in _start_upload while inserting file",
+                 "HTTP error while deleting file")
+
 
 def _run_help() -> int:
     """`run --help`: our options (Beam's own parser would print only its -h)."""
@@ -24,8 +28,9 @@ def _run_help() -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    # Beam warns on import about Google Cloud clients this tool never uses.
-    logging.getLogger().handlers[0].addFilter(lambda record: "apitools" not in record.getMessage())
+    # Beam warns on import about Google Cloud clients this tool never uses, and its S3 I/O logs errors of its own.
+    logging.getLogger().handlers[0].addFilter(
+        lambda record: "apitools" not in record.getMessage() and not record.getMessage().startswith(BEAM_S3_NOISE))
     if argv and argv[0] == "run":
         if {"-h", "--help"} & set(argv[1:]):
             return _run_help()
@@ -115,11 +120,12 @@ def _guard(call) -> int:
         error_reason,
         untrusted_certificate,
     )
+    from pipelines.storage import StorageError
 
     try:
         return call()
     except (ArchiveError, UnknownFormat, RuleError, UsageError, KibanaError, MigrationError, PdfUnavailable,
-            ElasticsearchProblem, SettingError) as exc:
+            ElasticsearchProblem, SettingError, StorageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ConnectionError as exc:

@@ -25,6 +25,7 @@ from analyzers.screening import Screener
 from analyzers.secret_gate import MaskingGate, mask_secrets, masked
 from pipelines import documents
 from pipelines.archive import Archive, HashingReader
+from pipelines.ingest import split
 from pipelines.ingest.base import DeadLetter, Merged, Reader
 from pipelines.progress import Tally
 
@@ -72,40 +73,45 @@ class _ReadStream(beam.DoFn):
 
     def _read(self, member: str):
         """Messages of one member, then its stats; dead letters as tagged outputs along the way."""
-        stats = {"path": member, "parser": self.reader.platform, "records": 0, "messages": 0, "merged": 0,
-                 "malformed": 0}
-        custody = {"archive_sha256": self.archive_sha256}
+        stats = _stats(member, self.reader.platform)
         hashing, hashed = None, False
         try:
             with self.archive.open(member) as raw:
                 hashing = HashingReader(raw)
-                for record in self.reader.read(hashing, member, self.context):
-                    stats["records"] += 1
-                    if isinstance(record, DeadLetter):
-                        stats["malformed"] += 1
-                        yield beam.pvalue.TaggedOutput(
-                            ERRORS, record.as_dict(self.reader.platform, self.archive_sha256))
-                    elif isinstance(record, Merged):
-                        stats["merged"] += 1
-                    else:
-                        stats["messages"] += 1
-                        record["source"].update(custody)
-                        yield record
+                yield from self._account(self.reader.read(hashing, member, self.context), stats)
                 hashing.drain()
                 hashed = True
         except Exception as exc:  # noqa: BLE001 - a broken or hostile file must not stop the run
-            log.warning("%s: %s", mask_secrets(member), mask_secrets(str(exc)))
-            stats["records"] += 1
-            stats["malformed"] += 1
-            yield beam.pvalue.TaggedOutput(ERRORS, DeadLetter(
-                member, "", f"file could not be read: {type(exc).__name__}: {exc}",
-            ).as_dict(self.reader.platform, self.archive_sha256))
+            yield self._unreadable(member, exc, stats)
         if hashed:
             stats["sha256"], stats["bytes"] = hashing.hexdigest(), hashing.bytes
         else:
             stats["sha256"], stats["bytes"] = self._rehash(member)
         self.tally.add(files=1, bytes=stats.get("bytes", 0))
         yield beam.pvalue.TaggedOutput(STATS, stats)
+
+    def _account(self, records, stats: dict):
+        """Each record counted; messages with their custody, dead letters as tagged outputs."""
+        custody = {"archive_sha256": self.archive_sha256}
+        for record in records:
+            stats["records"] += 1
+            if isinstance(record, DeadLetter):
+                stats["malformed"] += 1
+                yield beam.pvalue.TaggedOutput(ERRORS, record.as_dict(self.reader.platform, self.archive_sha256))
+            elif isinstance(record, Merged):
+                stats["merged"] += 1
+            else:
+                stats["messages"] += 1
+                record["source"].update(custody)
+                yield record
+
+    def _unreadable(self, member: str, exc: Exception, stats: dict):
+        log.warning("%s: %s", mask_secrets(member), mask_secrets(str(exc)))
+        stats["records"] += 1
+        stats["malformed"] += 1
+        return beam.pvalue.TaggedOutput(ERRORS, DeadLetter(
+            member, "", f"file could not be read: {type(exc).__name__}: {exc}",
+        ).as_dict(self.reader.platform, self.archive_sha256))
 
     def _rehash(self, member: str) -> tuple[str | None, int]:
         """The parser gave up half-way: hash the whole member afresh; None when it cannot be read at all."""
@@ -115,19 +121,133 @@ class _ReadStream(beam.DoFn):
             return None, 0
 
 
+def _stats(member: str, parser: str) -> dict:
+    return {"path": member, "parser": parser, "records": 0, "messages": 0, "merged": 0, "malformed": 0}
+
+
+class _ReadRange(beam.DoFn):
+    """One byte range of a huge member into its spool (pipelines/ingest/split.py), or the member's hash."""
+
+    def __init__(self, archive: Archive, reader: Reader, context: Any, extras: dict, scratch: str,
+                 progress: str | None = None):
+        self.archive, self.reader, self.context = archive, reader, context
+        self.extras, self.scratch, self.progress = extras, scratch, progress
+
+    def setup(self):
+        self.tally = Tally.of(self.progress)
+
+    def finish_bundle(self):
+        self.tally.flush()
+
+    def process(self, job):
+        if isinstance(job, split.HashJob):
+            try:
+                sha256, size = split.member_hash(self.archive, job.member)
+            except Exception as exc:  # noqa: BLE001 - the member is then read whole, which says why
+                yield job.member, {"hash": None, "failed": f"{type(exc).__name__}: {exc}"}
+                return
+            yield job.member, {"hash": sha256, "bytes": size}
+            return
+        summary = split.read_range(self.archive, self.reader, self.context, self.extras[job.member], job,
+                                   self.scratch)
+        self.tally.add(bytes=job.end - job.start)
+        yield job.member, summary
+
+
+class _SettleSplit(_ReadStream):
+    """A split member's ranges settled in file order into batches with positions and episodes, as `_ReadStream`
+    makes them from a whole read (the same records, counts and hash); read whole when the ranges disagree."""
+
+    def __init__(self, archive: Archive, reader: Reader, context: Any, extras: dict, scratch: str,
+                 archive_sha256: str, batch_size: int, progress: str | None = None):
+        super().__init__(archive, reader, context, archive_sha256, batch_size, progress)
+        self.extras, self.scratch = extras, scratch
+
+    def process(self, element):
+        member, summaries = element
+        summaries = list(summaries)
+        hashed = next((s for s in summaries if "hash" in s), {})
+        ranges = [s for s in summaries if "hash" not in s]
+        records = split.settled(self.reader, member, self.context, self.extras[member], ranges, self.scratch) if (
+            hashed.get("hash")) else None
+        if records is None:
+            # A range failed, or one ends where the next does not begin (a declared Content-Length across a cut,
+            # a metadata line after the first posts): exact only read whole, in one piece.
+            log.warning("%s: read whole, not in ranges: %s", mask_secrets(member), mask_secrets(_why_whole(summaries)))
+            yield from super().process((member,))
+            return
+        stats = _stats(member, self.reader.platform)
+        episodes = Disentangler()
+        batch: list[dict] = []
+        written = 0
+        try:
+            for item in self._account(records, stats):
+                if isinstance(item, beam.pvalue.TaggedOutput):
+                    yield item
+                    continue
+                batch.append(episodes.add(item))
+                if len(batch) >= self.batch_size:
+                    yield from self._spooled(member, written, batch)
+                    written, batch = written + 1, []
+        except Exception as exc:  # noqa: BLE001 - as a whole read that breaks off: what came before is kept
+            yield self._unreadable(member, exc, stats)
+        yield from self._spooled(member, written, batch)
+        stats["sha256"], stats["bytes"] = hashed["hash"], hashed["bytes"]
+        stats["ranges"] = len(ranges)  # read in this many byte ranges (a whole read says nothing)
+        self.tally.add(files=1)
+        yield beam.pvalue.TaggedOutput(STATS, stats)
+
+    def _spooled(self, member: str, number: int, batch: list[dict]):
+        """A batch as its spool file's name: the batches cross a shuffle to be screened by every worker."""
+        for docs in self._emit(batch):
+            yield split.write_batch(self.scratch, member, number, docs)
+
+
+def _why_whole(summaries: list[dict]) -> str:
+    failed = [s for s in summaries if s.get("failed")]
+    if failed:
+        return f"reading {'its hash' if 'hash' in failed[0] else 'a range'} failed ({failed[0]['failed']})"
+    return "a range ends where the next one cannot begin"
+
+
+class _LoadBatch(beam.DoFn):
+    """A spooled batch (its file name) back into its messages; a batch read whole passes as it is."""
+
+    def process(self, element):
+        yield split.read_batch(element) if isinstance(element, str) else element
+
+
+class _Outputs(dict):
+    """The tagged outputs of ReadExport when it reads some members in ranges: `.batches` and `[ERRORS]`,
+    `[STATS]`, as a ParDo's."""
+
+    @property
+    def batches(self):
+        return self["batches"]
+
+
 class ReadExport(beam.PTransform):
     """Member paths to batches of normalised messages in conversation order, each with its position and
-    episode, plus dead letters and per-file stats."""
+    episode, plus dead letters and per-file stats.
+
+    With a `scratch` location every worker reaches and `split_bytes`, a member larger than that which its reader
+    can split (an mbox, a Mattermost export, a WhatsApp chat) is read in byte ranges by several workers and
+    settled in order (pipelines/ingest/split.py); its batches are then spread again, so that screening them is
+    not left to the one worker that settled it."""
 
     def __init__(self, archive: Archive, reader: Reader, context: Any, archive_sha256: str, batch_size: int,
-                 progress: str | None = None):
+                 progress: str | None = None, scratch: str | None = None, split_bytes: int = 0):
         super().__init__()
         self.archive, self.reader, self.context = archive, reader, context
         self.archive_sha256, self.batch_size, self.progress = archive_sha256, batch_size, progress
+        self.scratch, self.split_bytes = scratch, split_bytes
 
     def expand(self, pbegin):
         streams = self.reader.streams(self.archive)
-        return (
+        jobs: list = []
+        if self.scratch is not None and self.split_bytes > 0:
+            streams, jobs, extras = split.plan(self.archive, self.reader, self.context, streams, self.split_bytes)
+        whole = (
             pbegin
             | "ListStreams" >> beam.Create(streams)
             | "Spread" >> beam.Reshuffle()
@@ -136,6 +256,26 @@ class ReadExport(beam.PTransform):
                             self.progress)
             ).with_outputs(ERRORS, STATS, main="batches")
         )
+        if not jobs:
+            return whole
+        ranged = (
+            pbegin
+            | "ListRanges" >> beam.Create(jobs)
+            | "SpreadRanges" >> beam.Reshuffle()
+            | "ReadRanges" >> beam.ParDo(_ReadRange(self.archive, self.reader, self.context, extras, self.scratch,
+                                                    self.progress))
+            | "ByFile" >> beam.GroupByKey()
+            | "Settle" >> beam.ParDo(
+                _SettleSplit(self.archive, self.reader, self.context, extras, self.scratch, self.archive_sha256,
+                             self.batch_size, self.progress)
+            ).with_outputs(ERRORS, STATS, main="batches")
+        )
+        return _Outputs({
+            "batches": (whole.batches, ranged.batches | "SpreadSettled" >> beam.Reshuffle()
+                        | "LoadSettled" >> beam.ParDo(_LoadBatch())) | "AllBatches" >> beam.Flatten(),
+            ERRORS: (whole[ERRORS], ranged[ERRORS]) | "AllReadErrors" >> beam.Flatten(),
+            STATS: (whole[STATS], ranged[STATS]) | "AllStats" >> beam.Flatten(),
+        })
 
 
 def conversation_key(doc: dict) -> str:

@@ -35,6 +35,9 @@ class ChatForensicsOptions(PipelineOptions):
                                  "share a window")
         parser.add_argument("--batch-size", type=int, default=2000,
                             help="messages per pipeline element when a source file is large")
+        parser.add_argument("--split-bytes", type=int, default=16 << 20,
+                            help="a single mbox, Mattermost export or WhatsApp chat larger than this is read in "
+                                 "ranges of about this many bytes by several workers (default 16 MiB; 0: never)")
         parser.add_argument("--pdf", action="store_true", help="also render each case report as PDF")
         parser.add_argument("--quiet", action="store_true",
                             help="no progress line (the one-line summary still ends the run)")

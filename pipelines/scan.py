@@ -13,7 +13,8 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import replace
+import uuid
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import apache_beam as beam
@@ -23,7 +24,7 @@ from analyzers.ids import stable_id
 from analyzers.rules import load_ruleset
 from analyzers.screening import pii_types
 from analyzers.secret_gate import masked
-from pipelines import __version__
+from pipelines import __version__, storage
 from pipelines.archive import Archive
 from pipelines.composites import (
     CASES,
@@ -40,7 +41,7 @@ from pipelines.ingest.base import DeadLetter, iso_utc
 from pipelines.options import ChatForensicsOptions
 from pipelines.pdf import check_pdf_support
 from pipelines.progress import Display, Totals, read_tallies, wanted, worker_output_to
-from pipelines.reports import remove_stale_reports, render_reports, report_files, summarize
+from pipelines.reports import STALE_PAGE, remove_stale_reports, render_reports, report_files, summarize
 from pipelines.sinks import elasticsearch as es_sink
 from pipelines.sinks.files import WriteDeadLetters, WriteJsonLines, count_jsonl, merge_parts, read_jsonl
 
@@ -86,23 +87,108 @@ def with_local_parallelism(argv: list[str], input_bytes: int) -> list[str]:
 def run(argv: list[str] | None = None) -> int:
     started = time.time()
     argv = move_url_credentials(list(argv or []))  # before Beam sees the options: it copies them everywhere
+    argv = storage.move_credentials(argv)  # --s3_secret_access_key and the like, likewise
     pipeline_options = PipelineOptions(argv)
+    storage.configure(pipeline_options)  # the export is opened before the pipeline exists
     opts = pipeline_options.view_as(ChatForensicsOptions)
     if not opts.input or not opts.out:
         raise UsageError("chatforensics run needs --input PATH and --out DIR")
     masked_pii = masked_pii_types(opts)
     if opts.pdf:
         check_pdf_support()  # before the scan, not after it
-    out = Path(opts.out)
-    out.mkdir(parents=True, exist_ok=True)
-    previous = previous_outputs(out)
-    # The run's scratch folder is made new (mkdtemp never reuses a name), so nothing already in --out is
-    # touched, and it goes when the run ends, however it ends.
-    work = Path(tempfile.mkdtemp(prefix=".work-", dir=out))
+    outputs = Outputs.remote(opts.out) if storage.is_url(opts.out) else Outputs.local(Path(opts.out))
     try:
-        return _scan(argv, opts, masked_pii, out, work, previous, started)
+        return _scan(argv, opts, masked_pii, outputs, started)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        outputs.clean()
+
+
+@dataclass
+class Outputs:
+    """Where a run's files go.
+
+    `folder` is the local folder the driver writes the manifest and renders the reports into, `work` its
+    scratch folder (progress tallies, worker log, retry ledger), and `shared` where the pipeline's steps write
+    (hits, cases, per-file stats, dead-letter parts, split spools), which workers anywhere must reach. Locally
+    that is the output folder and its scratch folder, as it always was. With `--out` on an object store
+    (`target`), `folder` is a staging folder on this machine, `shared` a scratch prefix under the target, and
+    `publish` uploads the finished files (the manifest last) and removes what the previous run there listed.
+    """
+
+    folder: Path
+    work: Path
+    shared: str
+    previous: list[str]
+    target: str | None = None
+    stage: Path | None = None
+
+    @classmethod
+    def local(cls, out: Path) -> Outputs:
+        out.mkdir(parents=True, exist_ok=True)
+        previous = previous_outputs(out)
+        # The run's scratch folder is made new (mkdtemp never reuses a name), so nothing already in --out is
+        # touched, and it goes when the run ends, however it ends.
+        work = Path(tempfile.mkdtemp(prefix=".work-", dir=out))
+        return cls(out, work, str(work), previous)
+
+    @classmethod
+    def remote(cls, out: str) -> Outputs:
+        target = out.rstrip("/")
+        shared = storage.join(target, f".work-{uuid.uuid4().hex[:12]}")
+        try:
+            # First of all, a write: the bucket is there and takes this run's writes.
+            storage.write_bytes(storage.join(shared, "started"), b"a chatforensics run's scratch\n")
+            previous = previous_outputs(target)
+        except storage.StorageError as exc:
+            raise UsageError(f"--out: {exc}") from None
+        stage = Path(tempfile.mkdtemp(prefix="chatforensics-out-"))
+        return cls(stage, Path(tempfile.mkdtemp(prefix=".work-", dir=stage)), shared, previous, target, stage)
+
+    def hits_path(self, name: str) -> str:
+        """Where a pipeline step writes one of the output folder's JSON-lines files."""
+        return storage.join(self.shared, name) if self.target else str(self.folder / name)
+
+    def scratch(self, name: str) -> str:
+        """Where a pipeline step writes a scratch file or folder of the run."""
+        return storage.join(self.shared, name)
+
+    def shown(self, relative: str = "") -> str:
+        """A path as the user should see it: in the output folder, or in the bucket."""
+        if self.target:
+            return storage.join(self.target, relative) if relative else self.target
+        return str(self.folder / relative) if relative else str(self.folder)
+
+    def fetch(self, *names: str) -> None:
+        """What the steps wrote on the object store, into the staging folder for the manifest and reports."""
+        for name in names if self.target else ():
+            (self.folder / name).write_bytes(storage.read_bytes(storage.join(self.shared, name)))
+
+    def remove_stale(self, current: list[str]) -> None:
+        if not self.target:
+            remove_stale_reports(self.folder, self.previous, current)
+            return
+        stale = [p for p in sorted(set(self.previous) - set(current)) if STALE_PAGE.fullmatch(p)]
+        for relative in stale:  # only pages an earlier run listed as its own, one by one (a missing one is fine)
+            with contextlib.suppress(storage.StorageError):
+                storage.delete([storage.join(self.target, relative)])
+
+    def publish(self, files: list[str]) -> None:
+        """The finished files up to the target, the manifest last, so a manifest there means a complete run."""
+        if not self.target:
+            return
+        for relative in sorted(files, key=lambda f: (f == "manifest.json", f)):
+            with open(self.folder / relative, "rb") as fh:
+                data = fh.read()
+            try:
+                storage.write_bytes(storage.join(self.target, relative), data)
+            except storage.StorageError as exc:
+                raise UsageError(f"--out: {exc}") from None
+
+    def clean(self) -> None:
+        shutil.rmtree(self.work, ignore_errors=True)
+        if self.target:
+            storage.delete_tree(self.shared)
+            shutil.rmtree(self.stage, ignore_errors=True)
 
 
 def move_url_credentials(argv: list[str]) -> list[str]:
@@ -133,18 +219,23 @@ def _strip_url(url: str) -> str:
     return bare
 
 
-def previous_outputs(out: Path) -> list[str]:
+def previous_outputs(out: Path | str) -> list[str]:
     """What the last run in this folder wrote (its manifest's `outputs`), the only files a run may remove."""
     try:
-        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        if storage.is_url(out):
+            path = storage.join(out, "manifest.json")
+            text = storage.read_bytes(path).decode("utf-8") if storage.exists(path) else ""
+        else:
+            text = (Path(out) / "manifest.json").read_text(encoding="utf-8")
+        manifest = json.loads(text)
     except (OSError, ValueError):
         return []
     outputs = manifest.get("outputs") if isinstance(manifest, dict) else None
     return [p for p in outputs if isinstance(p, str)] if isinstance(outputs, list) else []
 
 
-def _scan(argv: list[str], opts, masked_pii: tuple[str, ...], out: Path, work: Path, previous: list[str],
-          started: float) -> int:
+def _scan(argv: list[str], opts, masked_pii: tuple[str, ...], outputs: Outputs, started: float) -> int:
+    out, work = outputs.folder, outputs.work
     archive = Archive(opts.input)
     reader = detect(archive, opts.format)
     context, metadata_errors = reader.context(archive)
@@ -179,8 +270,9 @@ def _scan(argv: list[str], opts, masked_pii: tuple[str, ...], out: Path, work: P
     totals = Totals(files=len(units), bytes=sum(archive.members()[u].size for u in units))
     tallies = str(progress) if show else None
     pipeline_options = PipelineOptions(with_local_parallelism(argv, totals.bytes))
-    errors_dir = work / "errors"
-    errors_dir.mkdir()
+    errors_dir = outputs.scratch("errors")
+    if not outputs.target:
+        Path(errors_dir).mkdir()
     with contextlib.ExitStack() as stack:
         terminal = sys.stderr
         if pipeline_options.view_as(DirectOptions).direct_running_mode == "multi_processing":
@@ -188,7 +280,8 @@ def _scan(argv: list[str], opts, masked_pii: tuple[str, ...], out: Path, work: P
         if show:
             stack.enter_context(Display(lambda: read_tallies(progress), totals, stream=terminal))
         p = stack.enter_context(beam.Pipeline(options=pipeline_options))
-        read = p | "ReadExport" >> ReadExport(archive, reader, context, archive_sha256, opts.batch_size, tallies)
+        read = p | "ReadExport" >> ReadExport(archive, reader, context, archive_sha256, opts.batch_size, tallies,
+                                              scratch=outputs.shared, split_bytes=opts.split_bytes)
         detected = (
             read.batches
             | "ScoreMessages" >> ScoreMessages(opts.rules, masked_pii, tallies, defer_context=True)
@@ -198,9 +291,9 @@ def _scan(argv: list[str], opts, masked_pii: tuple[str, ...], out: Path, work: P
         # The masking gate: nothing leaves the pipeline without passing it (see analyzers/secret_gate.py).
         hits = detected.hits | "MaskHits" >> beam.Map(masked)
         cases = detected[CASES] | "MaskCases" >> beam.Map(masked)
-        hits | "WriteHits" >> WriteJsonLines(str(out / "hits.jsonl"), _by_time)
-        cases | "WriteCases" >> WriteJsonLines(str(out / "cases.jsonl"), _by_time)
-        read[STATS] | "WriteStats" >> WriteJsonLines(str(work / "members.jsonl"), lambda s: s["path"])
+        hits | "WriteHits" >> WriteJsonLines(outputs.hits_path("hits.jsonl"), _by_time)
+        cases | "WriteCases" >> WriteJsonLines(outputs.hits_path("cases.jsonl"), _by_time)
+        read[STATS] | "WriteStats" >> WriteJsonLines(outputs.scratch("members.jsonl"), lambda s: s["path"])
         error_sources = [read[ERRORS], p | "UpfrontErrors" >> beam.Create(upfront_errors)]
         if es_config and not es_error:
             error_sources.append(hits | "IndexHits" >> es_sink.WriteToElasticsearch(
@@ -209,11 +302,13 @@ def _scan(argv: list[str], opts, masked_pii: tuple[str, ...], out: Path, work: P
                 es_config, "cases", lambda d: d["case"]["id"]))
         (tuple(error_sources) | "AllErrors" >> beam.Flatten()
          | "MaskErrors" >> MaskDocuments(opts.rules, masked_pii)
-         | "WriteErrors" >> WriteDeadLetters(str(errors_dir), _by_source))
+         | "WriteErrors" >> WriteDeadLetters(errors_dir, _by_source))
 
+    outputs.fetch("hits.jsonl", "cases.jsonl")
     errors_by_source = merge_parts(errors_dir, out / "errors.jsonl")
     manifest = masked(masking_gate(opts.rules, masked_pii).document(build_manifest(
-        opts, archive, reader, archive_sha256, ruleset, run_id, started, work, upfront_errors, errors_by_source)))
+        opts, archive, reader, archive_sha256, ruleset, run_id, started, outputs, upfront_errors,
+        errors_by_source)))
     # Every file this run writes, so that the next run in this folder removes only what a run wrote.
     files = sorted([*OWN_FILES, *report_files(out, opts.pdf)])
     manifest["outputs"] = files
@@ -224,18 +319,23 @@ def _scan(argv: list[str], opts, masked_pii: tuple[str, ...], out: Path, work: P
         es_state.update(masked({"indexed": False, "error": es_error}))
     elif es_config:
         es_error = index_and_verify(es_config, manifest, errors_by_source)
-    remove_stale_reports(out, previous, files)
+    if not outputs.target:
+        outputs.remove_stale(files)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True))
-    reports = render_reports(out, manifest, pdf=opts.pdf)
-    print_summary(manifest, reports["index"])  # even with --quiet: the one line a run always ends with
+    render_reports(out, manifest, pdf=opts.pdf)
+    if outputs.target:
+        outputs.publish([*files, *(["reports/pdf.log"] if (out / "reports" / "pdf.log").is_file() else [])])
+        outputs.remove_stale(files)
+    # even with --quiet: the one line a run always ends with
+    print_summary(manifest, outputs.shown("reports/index.html"))
     if es_error:
         state = "not verified" if es_state["indexed"] else "not indexed"
-        print(f"error: {state}: {es_error} (the files in {out} are complete)", file=sys.stderr)
+        print(f"error: {state}: {es_error} (the files in {outputs.shown()} are complete)", file=sys.stderr)
         return 3
     rejected = manifest["counts"]["index_rejected"]
     if rejected:
         print(f"error: {rejected} document(s) not indexed, e.g. {first_index_reason(out / 'errors.jsonl')}; see "
-              f"{out / 'errors.jsonl'}", file=sys.stderr)
+              f"{outputs.shown('errors.jsonl')}", file=sys.stderr)
         return 3
     if not es_state.get("verified", True):
         print(f"error: Elasticsearch holds {es_state['found']} for this run, expected "
@@ -289,10 +389,10 @@ def masked_pii_types(opts) -> tuple[str, ...]:
         raise UsageError(f"--redact-kinds: {exc}") from exc
 
 
-def build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, started, work, upfront_errors,
-                   errors_by_source: dict[str, int]) -> dict:
-    out = Path(opts.out)
-    members = read_jsonl(work / "members.jsonl")
+def build_manifest(opts, archive, reader, archive_sha256, ruleset, run_id, started, outputs: Outputs,
+                   upfront_errors, errors_by_source: dict[str, int]) -> dict:
+    out = outputs.folder
+    members = read_jsonl(outputs.scratch("members.jsonl"))
     read_paths = {m["path"] for m in members}
     for name in archive.members():
         if name not in read_paths:  # metadata and files no reader uses still get their hash
@@ -344,7 +444,7 @@ def verify_index(config: es_sink.EsConfig, manifest: dict, errors_by_source: dic
     manifest["elasticsearch"].update({"found": found, "verified": found == expected})
 
 
-def print_summary(manifest: dict, report_index: Path) -> None:
+def print_summary(manifest: dict, report_index: Path | str) -> None:
     c = manifest["counts"]
     print(
         f"chatforensics: {c['records']} records read, {c['messages']} messages, {c['merged']} merged, "

@@ -88,3 +88,37 @@ def secure_es():
     node.admin.indices.delete(index=f"{node.prefix}-*", ignore_unavailable=True, allow_no_indices=True)
     node.admin.options(ignore_status=404).indices.delete_index_template(name=f"{node.prefix}-*")
     node.admin.close()
+
+
+@pytest.fixture(scope="session")
+def s3():
+    """The S3-compatible server of `scripts/s3proxy.sh start` (s3proxy on 127.0.0.1), checked once; a fresh bucket
+    per session, emptied and removed at the end. Endpoint and credentials come from the env file the script writes
+    (CHATFORENSICS_S3_ENV, else the script's default place). A missing server fails the tests, never skips them."""
+    from types import SimpleNamespace
+
+    import boto3
+
+    cache = Path(os.environ.get("CHATFORENSICS_CACHE", Path.home() / ".cache" / "chatforensics"))
+    env_file = Path(os.environ.get("CHATFORENSICS_S3_ENV", cache / "s3proxy" / "node-9400" / "s3.env"))
+    start = "start it with `make s3-start` (scripts/s3proxy.sh start)"
+    if not env_file.is_file():
+        pytest.fail(f"no S3 server: {env_file} is missing; {start}")
+    env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line and line[0] != "#")
+    aws = {k: v for k, v in env.items() if k.startswith("AWS_")}
+    with pytest.MonkeyPatch.context() as patch:  # boto3 reads the checksum settings when a client is made
+        for name, value in aws.items():
+            patch.setenv(name, value)
+        client = boto3.client("s3", endpoint_url=env["CHATFORENSICS_S3_ENDPOINT"])
+        bucket = f"cftest-{uuid.uuid4().hex[:10]}"
+        try:
+            client.create_bucket(Bucket=bucket)
+        except Exception as exc:  # noqa: BLE001
+            pytest.fail(f"the S3 server at {env['CHATFORENSICS_S3_ENDPOINT']} does not answer with the credentials of "
+                        f"{env_file} ({exc}); {start}")
+    yield SimpleNamespace(endpoint=env["CHATFORENSICS_S3_ENDPOINT"], env=aws, client=client, bucket=bucket,
+                          options=[f"--s3_endpoint_url={env['CHATFORENSICS_S3_ENDPOINT']}"])
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            client.delete_object(Bucket=bucket, Key=item["Key"])
+    client.delete_bucket(Bucket=bucket)

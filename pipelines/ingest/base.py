@@ -81,6 +81,32 @@ class Reader:
     def read(self, stream: BinaryIO, member: str, context: Any) -> Iterator[Record]:
         raise NotImplementedError
 
+    # A huge member that is a stream of records may be read in byte ranges by several workers
+    # (pipelines/ingest/split.py); a reader that can do that sets `splittable` and implements these four.
+    splittable: ClassVar[bool] = False
+
+    def split_context(self, archive: Archive, member: str, context: Any, stream: BinaryIO) -> tuple[Any, int] | None:
+        """(what every range of this member needs beyond `context`, the first offset a range may start at), the
+        stream at the member's start; None when this member is not read in ranges."""
+        return None
+
+    def record_start(self, cursor) -> int | None:
+        """The offset of the first record start after the cursor's position (a `split.Cursor` standing on the byte
+        before the first candidate), read forward; None when there is none near."""
+        raise NotImplementedError
+
+    def read_range(self, stream: BinaryIO, member: str, context: Any, extra: Any, start: int, end: int,
+                   summary: dict) -> Iterator[tuple[Any, Any]]:
+        """(item, facts or None) for every record that starts in [start, end), in order, the stream at `start`
+        (it may read past `end`); JSON values only. What the settling needs to know of the range as a whole
+        goes into `summary`."""
+        raise NotImplementedError
+
+    def settle(self, member: str, context: Any, extra: Any, summaries: list[dict]):
+        """A `split.Settler` that finishes the ranges' items into records, from every range's summary in order;
+        None when the ranges cannot be trusted (the member is then read whole)."""
+        raise NotImplementedError
+
 
 def iso_utc(ts: float) -> str:
     """ISO 8601 UTC with milliseconds: the one timestamp form in every output."""

@@ -10,6 +10,8 @@ Metadata lines come before the posts, so one streamed pass reads the whole file.
 
 from __future__ import annotations
 
+import copy
+import json
 import posixpath
 from collections.abc import Iterator
 from typing import Any, BinaryIO
@@ -17,7 +19,8 @@ from typing import Any, BinaryIO
 from analyzers.ids import stable_id
 from pipelines.archive import Archive
 from pipelines.ingest.base import DataError, DeadLetter, Reader, Record, iso_utc, new_message
-from pipelines.ingest.parsing import as_dict, as_list, epoch_ms, head_text, json_lines
+from pipelines.ingest.parsing import as_dict, as_list, decode, epoch_ms, head_text, json_lines
+from pipelines.ingest.split import Bounded, Settler, find_line, from_item, to_item
 
 CHANNEL_TYPES = {"O": "channel", "P": "private"}
 
@@ -51,10 +54,59 @@ class MattermostReader(Reader):
                 yield DeadLetter(member, pointer, str(line))
             elif not isinstance(line, dict):
                 yield DeadLetter(member, pointer, "line is not a JSON object")
-            elif line.get("type") in ("post", "direct_post"):
+            elif line.get("type") in POST_TYPES:
                 yield from self._post(line, member, pointer, state)
             else:
                 state.learn(line)
+
+    # A huge export in byte ranges (pipelines/ingest/split.py). Every line is a record, so any line after the
+    # metadata lines may start a range; each range starts from what the metadata lines said (read once by the
+    # plan) and numbers its lines from 1, the settling adds the lines of the ranges before. A metadata line
+    # after the first post would change what later posts mean: the member is then read whole.
+    splittable = True
+
+    def split_context(self, archive: Archive, member: str, context: Any, stream: BinaryIO) -> tuple[Any, int] | None:
+        state, offset = _State(), 0
+        for raw in stream:  # as `json_lines` reads them, with their byte offsets
+            try:
+                line = json.loads(text) if (text := decode(raw).strip()) else None
+            except (ValueError, RecursionError):
+                line = None
+            if isinstance(line, dict) and line.get("type") in POST_TYPES:
+                return state, offset
+            if isinstance(line, dict):
+                state.learn(line)
+            offset += len(raw)
+        return None  # no post at all: nothing worth reading in parallel
+
+    def record_start(self, cursor) -> int | None:
+        return find_line(cursor, lambda line, previous, following: True)
+
+    def read_range(self, stream: BinaryIO, member: str, context: Any, extra: Any, start: int, end: int,
+                   summary: dict) -> Iterator[tuple[Any, Any]]:
+        state = _State() if start == 0 else copy.deepcopy(extra)
+        lines = Bounded(stream, end - start)
+        posted = start > 0
+        summary["learned"] = False  # a metadata line after the first post
+        for number, line in json_lines(lines):
+            pointer = f"line:{number}"
+            if isinstance(line, DataError):
+                yield to_item(DeadLetter(member, pointer, str(line))), None
+            elif not isinstance(line, dict):
+                yield to_item(DeadLetter(member, pointer, "line is not a JSON object")), None
+            elif line.get("type") in POST_TYPES:
+                posted = True
+                for record in self._post(line, member, pointer, state):
+                    yield to_item(record), None
+            else:
+                summary["learned"] = summary["learned"] or (posted and line.get("type") in LEARNED)
+                state.learn(line)
+        summary["lines"] = lines.lines()
+
+    def settle(self, member: str, context: Any, extra: Any, summaries: list[dict]) -> Settler | None:
+        if any("failed" in s or s["learned"] for s in summaries[:-1]) or "failed" in summaries[-1]:
+            return None
+        return _LineSettler([s["lines"] for s in summaries], [s["items"] for s in summaries])
 
     def _post(self, line: dict, member: str, pointer: str, state: _State) -> Iterator[Record]:
         post = line.get(line["type"])
@@ -110,6 +162,36 @@ class MattermostReader(Reader):
             source={"path": member, "pointer": pointer, "parser": self.platform,
                     "parser_version": self.parser_version},
         )
+
+
+POST_TYPES = ("post", "direct_post")
+LEARNED = ("channel", "user", "bot")  # the metadata lines `_State.learn` keeps something of
+
+
+class _LineSettler(Settler):
+    """Ranges whose records are finished already: only their line numbers run on from range to range."""
+
+    def __init__(self, lines: list[int], items: list[int]):
+        self.bases = iter([sum(lines[:i]) for i in range(len(lines))])
+        self.left = iter(items)
+        self.base, self.remaining = 0, 0
+
+    def record(self, item: Any) -> Record:
+        while self.remaining == 0:
+            self.base, self.remaining = next(self.bases), next(self.left)
+        self.remaining -= 1
+        record = from_item(item)
+        if isinstance(record, DeadLetter):
+            return DeadLetter(record.path, _rebased(record.pointer, self.base), record.reason)
+        if isinstance(record, dict):
+            record["source"]["pointer"] = _rebased(record["source"]["pointer"], self.base)
+        return record
+
+
+def _rebased(pointer: str, base: int) -> str:
+    """`line:N...` of a range as the line of the file."""
+    number, _, rest = pointer.removeprefix("line:").partition("/")
+    return f"line:{int(number) + base}" + (f"/{rest}" if rest else "")
 
 
 class _State:

@@ -48,13 +48,13 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from analyzers.ids import content_id, mail_thread_id
 from pipelines.archive import Archive
 from pipelines.ingest.base import DataError, DeadLetter, Reader, Record, new_message
 from pipelines.ingest.parsing import UniqueIds, epoch_of, head_text, lines_of
+from pipelines.ingest.split import Settler, find_line, from_item, to_item
 
 # `From sender Mon Apr 18 14:20:57`; Mailman's archives write the sender as `alice at example.com`.
 FROM_LINE = re.compile(rb"^From \S+(?: at \S+)?\s+\w{3} \w{3}\s+\d{1,2} \d{1,2}:\d{2}")
@@ -127,7 +127,7 @@ class MboxReader(Reader):
         return [n for n in archive.members() if not n.lower().endswith((".json", ".html", ".csv"))]
 
     def context(self, archive: Archive) -> tuple[dict, list[DeadLetter]]:
-        archive_name = Path(archive.location).name
+        archive_name = archive.name
         emls = [n for n in archive.members() if n.lower().endswith(".eml")]
         return {"archive_name": archive_name, "eml": self._eml_threads(archive, emls, archive_name)}, []
 
@@ -170,6 +170,48 @@ class MboxReader(Reader):
                 if isinstance(record, dict):
                     _place(record, *next(placed))
                 yield record
+
+    # A huge mbox in byte ranges (pipelines/ingest/split.py). A range starts at a `From ` line after a blank
+    # line and before a header line: there the line rule always starts a mail, whatever came before, unless a
+    # declared Content-Length of a mail above runs across it; the range before checks that (`clean_end`). The
+    # ids a mail takes and its threading headers are the facts: unique ids and threads are worked out over the
+    # whole mailbox when the ranges are settled, as `_read_mbox` does after its spool.
+    splittable = True
+
+    def split_context(self, archive: Archive, member: str, context: Any, stream: BinaryIO) -> tuple[Any, int] | None:
+        return None if member.lower().endswith(".eml") else (None, 0)
+
+    def record_start(self, cursor) -> int | None:
+        return find_line(cursor, _starts_a_mail)
+
+    def read_range(self, stream: BinaryIO, member: str, context: Any, extra: Any, start: int, end: int,
+                   summary: dict) -> Iterator[tuple[Any, Any]]:
+        limit, declared = end - start, [0]  # offsets in the range; how far the declared bodies before `end` reach
+
+        def noting(parts: Iterator[_Part]) -> Iterator[_Part]:
+            for part in parts:
+                if part.start is not None and part.start < limit and part.body_end is not None:
+                    declared[0] = max(declared[0], part.body_end)
+                yield part
+
+        ids = _TakenIds()
+        summary["clean_end"] = False  # until a mail is seen to start exactly at `end`, with nothing declared across
+        for part in _mails(noting(_parts(stream))):
+            if part.start is not None and part.start >= limit:
+                summary["clean_end"] = part.start == limit and declared[0] <= limit
+                break
+            for offset, data, problem in _flush(part):
+                pointer = f"offset:{start + offset}"
+                record, mail, links = (DeadLetter(member, pointer, problem), None, ()) if problem else self._record(
+                    data, member, pointer, member, ids)
+                taken = ids.take()
+                facts = {"ids": taken, "mail": _mail_facts(mail), "links": list(links)} if taken or mail else None
+                yield to_item(record), facts
+
+    def settle(self, member: str, context: Any, extra: Any, summaries: list[dict]) -> Settler | None:
+        if any("failed" in s for s in summaries) or not all(s.get("clean_end") for s in summaries[:-1]):
+            return None
+        return _MailboxSettler(member, sum(s["items"] for s in summaries))
 
     def _eml_threads(self, archive: Archive, names: list[str], archive_name: str) -> dict[str, tuple[str, dict]]:
         """{member: (thread id, conversation)} of every `.eml` file, each folder a mailbox, from their headers.
@@ -351,6 +393,77 @@ class _Threads:
             self._up[max(first, second)] = min(first, second)
 
 
+class _TakenIds:
+    """Stands in for UniqueIds in a range: hands back each id as it is and notes it, for the settling to make
+    unique over the whole mailbox in file order (a mail whose parse fails after taking its id took it too)."""
+
+    def __init__(self) -> None:
+        self._taken: list[str] = []
+
+    def __call__(self, base: str) -> str:
+        self._taken.append(base)
+        return base
+
+    def take(self) -> list[str]:
+        taken, self._taken = self._taken, []
+        return taken
+
+
+def _mail_facts(mail: _Mail | None) -> list | None:
+    if mail is None:
+        return None
+    return [mail.own_id, mail.linked, mail.topic, mail.reply, mail.subject, mail.when, sorted(mail.people),
+            mail.addressed, mail.listed]
+
+
+def _mail_of(facts: list, message_id: str) -> _Mail:
+    own_id, linked, topic, reply, subject, when, people, addressed, listed = facts
+    return _Mail(message_id, own_id, linked, topic, reply, subject, when, frozenset(people), addressed, listed)
+
+
+class _MailboxSettler(Settler):
+    """The ranges of one mbox settled as `_read_mbox` settles its spool: ids made unique and threads resolved over
+    the whole mailbox in file order, then every mail placed in its thread."""
+
+    needs_facts = True
+
+    def __init__(self, member: str, count: int):
+        self.member, self.count = member, count
+        self.finals: list[str] = []
+        self.placed: list[tuple[str, dict]] = []
+        self.next = 0
+
+    def facts(self, facts: Iterator[Any]) -> None:
+        ids, threads = UniqueIds(), _Threads()
+        for fact in facts:
+            final = None
+            for base in fact["ids"]:
+                final = ids(base)
+            if fact["mail"] is not None:
+                threads.add(_mail_of(fact["mail"], final), tuple(fact["links"]))
+                self.finals.append(final)
+        self.placed = threads.resolve(self.member)
+
+    def before(self) -> Iterator[Record]:
+        if not self.count:
+            yield DeadLetter(self.member, "offset:0", "no mail in this file: no `From ` line followed by mail headers")
+
+    def record(self, item: Any) -> Record:
+        record = from_item(item)
+        if isinstance(record, dict):
+            record["message"]["id"] = self.finals[self.next]
+            _place(record, *self.placed[self.next])
+            self.next += 1
+        return record
+
+
+def _starts_a_mail(line: bytes, previous: bytes | None, following: bytes | None) -> bool:
+    """A `From ` line after a blank line and before a header line: the line rule starts a mail there whatever came
+    before (`_opens` holds after a blank line, `_separates` with a header line after)."""
+    return (previous is not None and not previous.strip() and line.startswith(b"From ")
+            and following is not None and bool(HEADER_FIELD.match(following)))
+
+
 def _thread_type(mails: list[_Mail]) -> str:
     """`channel` for list mail, `dm` when at most two addresses write and are written to, else `group_dm`."""
     if any(m.listed for m in mails):
@@ -459,7 +572,12 @@ def _split_mbox(stream: BinaryIO) -> Iterator[tuple[int, bytes | None, str | Non
     when a separator (or the file end) stands where the length ends; otherwise the length is wrong (the
     MimeKit sample has short ones) and the line rule stands. The look-ahead is bounded by the size cap and
     MAX_INNER_PARTS."""
-    parts = _parts(stream)
+    for part in _mails(_parts(stream)):
+        yield from _flush(part)
+
+
+def _mails(parts: Iterator[_Part]) -> Iterator[_Part]:
+    """The parts of the line rule, those inside a declared Content-Length joined to the mail declaring it."""
     ahead: deque[_Part] = deque()
     while (part := ahead.popleft() if ahead else next(parts, None)) is not None:
         if part.body_end is not None and part.body_end > part.end:
@@ -469,7 +587,7 @@ def _split_mbox(stream: BinaryIO) -> Iterator[tuple[int, bytes | None, str | Non
             inside = _inside_length(part, ahead)
             for _ in range(inside):
                 part = _joined(part, ahead.popleft())
-        yield from _flush(part)
+        yield part
 
 
 def _inside_length(part: _Part, ahead: deque[_Part]) -> int:

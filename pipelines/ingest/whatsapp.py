@@ -13,6 +13,7 @@ spooled (to disk when large) so that decision can precede the parse.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import posixpath
 import re
 import tempfile
@@ -29,6 +30,7 @@ from analyzers.ids import content_id
 from pipelines.archive import NESTED_SEPARATOR, Archive
 from pipelines.ingest.base import DataError, DeadLetter, Reader, Record, new_message
 from pipelines.ingest.parsing import UniqueIds, epoch_of, head_text, lines_of
+from pipelines.ingest.split import Bounded, Settler, find_line
 
 HEADER = re.compile(
     r"^\[?(?P<a>\d{1,4})(?P<sep>[./-])(?P<b>\d{1,2})[./-](?P<c>\d{2,4})\.?,?\s+"
@@ -211,7 +213,7 @@ class WhatsAppReader(Reader):
         return found
 
     def context(self, archive: Archive) -> tuple[dict, list[DeadLetter]]:
-        return {"archive_name": Path(archive.location).name}, []
+        return {"archive_name": archive.name}, []
 
     def read(self, stream: BinaryIO, member: str, context: dict) -> Iterator[Record]:
         with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY) as spool:
@@ -232,31 +234,21 @@ class WhatsAppReader(Reader):
         senders: set[str] = set()
         for raw in lines_of(stream):
             spool.write(raw)
-            found = HEADER.match(clean(raw.decode("utf-8", errors="replace").rstrip("\r\n")))
-            if not found:
-                continue
-            key = layout(found)
-            if key not in evidence:
-                evidence[key] = Evidence(len(found["a"]) == 4, bool(found["ampm"]))
-            evidence[key].add(found)
-            sender = SENDER.match(found["rest"])
-            if sender and len(senders) < 3:
-                senders.add(sender["sender"])
+            found = HEADER.match(_line_text(raw))
+            if found:
+                _note(found, evidence, senders)
         return DateOrder({key: e.decide() for key, e in evidence.items()}, senders)
 
     def _message(self, lines: list[str], member: str, pointer: str, conversation: dict, order: DateOrder,
                  ids: UniqueIds) -> dict:
-        raw_first = lines[0]
-        if raw_first is None:
-            # The pointer locates the text in the archive; its words stay out of errors.jsonl (secrets, PII).
-            raise DataError(f"{sum(len(line) for line in lines[1:])} characters of text before the first message line")
-        header = HEADER.match(clean(raw_first))
+        return self._finish(_partial(lines), member, pointer, conversation, order, ids)
+
+    def _finish(self, partial: dict, member: str, pointer: str, conversation: dict, order: DateOrder,
+                ids: UniqueIds) -> dict:
+        """The message from what its lines say alone (`_partial`) and what the whole file says (date order)."""
+        header = HEADER.match(clean(partial["first"]))
         when, raw_time, why = _time(header, order)
-        rest = "\n".join([header["rest"], *(clean(line) for line in lines[1:])]).rstrip()
-        body, author, kind = _split(rest, IOS_NOTICE in raw_first)
-        body, edits = _strip_edit_marker(body, author)
-        body, attachments, subtype = _attachments(body)
-        deleted = _is_deleted(body)
+        author, body = partial["author"], partial["body"]
         return new_message(
             platform=self.platform,
             message_id=ids(content_id(raw_time, author["name"], body)),
@@ -266,14 +258,109 @@ class WhatsAppReader(Reader):
             timestamp_rule=order.rule(why),
             conversation=conversation,
             author=author,
-            kind=kind,
-            subtype="deleted" if deleted else subtype,
-            deleted=deleted,
-            edits=edits,
-            attachments=attachments,
+            kind=partial["kind"],
+            subtype="deleted" if partial["deleted"] else partial["subtype"],
+            deleted=partial["deleted"],
+            edits=partial["edits"],
+            attachments=partial["attachments"],
             source={"path": member, "pointer": pointer, "parser": self.platform,
                     "parser_version": self.parser_version},
         )
+
+    # A huge chat in byte ranges (pipelines/ingest/split.py). A line that begins with a date always starts a
+    # message, so any such line may start a range; a range parses its messages as far as their own lines go
+    # (`_partial`) and gives each one's header line as a fact: the date order is decided from all of them, in
+    # file order, when the ranges are settled, as `_prescan` decides it before a whole read.
+    splittable = True
+
+    def split_context(self, archive: Archive, member: str, context: Any, stream: BinaryIO) -> tuple[Any, int] | None:
+        return None, 0
+
+    def record_start(self, cursor) -> int | None:
+        return find_line(cursor, lambda line, previous, following: bool(HEADER.match(_line_text(line))))
+
+    def read_range(self, stream: BinaryIO, member: str, context: Any, extra: Any, start: int, end: int,
+                   summary: dict) -> Iterator[tuple[Any, Any]]:
+        lines = Bounded(stream, end - start)
+        for number, message in _messages(io.BufferedReader(lines, 1 << 16)):
+            try:
+                partial = _partial(message)
+            except DataError as exc:
+                yield {"n": number, "dead": str(exc)}, None
+                continue
+            yield {"n": number, **partial}, clean(partial["first"])
+        summary["lines"] = lines.lines()
+
+    def settle(self, member: str, context: Any, extra: Any, summaries: list[dict]) -> Settler | None:
+        if any("failed" in s for s in summaries):
+            return None
+        return _ChatSettler(self, member, context, [s["lines"] for s in summaries], [s["items"] for s in summaries])
+
+
+class _ChatSettler(Settler):
+    """The ranges of one chat settled as a whole read goes: the date order from every header line in file order
+    (`WhatsAppReader._prescan`), then each message finished with it, its line numbered in the file."""
+
+    needs_facts = True
+
+    def __init__(self, reader: WhatsAppReader, member: str, context: dict, lines: list[int], items: list[int]):
+        self.reader, self.member, self.context = reader, member, context
+        self.bases = iter([sum(lines[:i]) for i in range(len(lines))])
+        self.left = iter(items)
+        self.base = self.remaining = 0
+        self.ids = UniqueIds()
+
+    def facts(self, facts: Iterator[Any]) -> None:
+        evidence: dict[tuple, Evidence] = {}
+        senders: set[str] = set()
+        for text in facts:
+            found = HEADER.match(text)
+            _note(found, evidence, senders)
+        self.order = DateOrder({key: e.decide() for key, e in evidence.items()}, senders)
+        self.conversation = _conversation(self.member, self.context, self.order)
+
+    def record(self, item: Any) -> Record:
+        while self.remaining == 0:
+            self.base, self.remaining = next(self.bases), next(self.left)
+        self.remaining -= 1
+        pointer = f"line:{self.base + item['n']}"
+        if "dead" in item:
+            return DeadLetter(self.member, pointer, item["dead"])
+        try:
+            return self.reader._finish(item, self.member, pointer, self.conversation, self.order, self.ids)
+        except DataError as exc:
+            return DeadLetter(self.member, pointer, str(exc))
+
+
+def _line_text(raw: bytes) -> str:
+    """A raw line as every pass reads it for its header: decoded, its line break and WhatsApp's marks gone."""
+    return clean(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+
+
+def _note(found: re.Match, evidence: dict[tuple, Evidence], senders: set[str]) -> None:
+    """What one header line tells about the file's date order and its senders."""
+    key = layout(found)
+    if key not in evidence:
+        evidence[key] = Evidence(len(found["a"]) == 4, bool(found["ampm"]))
+    evidence[key].add(found)
+    sender = SENDER.match(found["rest"])
+    if sender and len(senders) < 3:
+        senders.add(sender["sender"])
+
+
+def _partial(lines: list[str | None]) -> dict:
+    """What a message's own lines say: everything but its time, which needs the file's date order."""
+    raw_first = lines[0]
+    if raw_first is None:
+        # The pointer locates the text in the archive; its words stay out of errors.jsonl (secrets, PII).
+        raise DataError(f"{sum(len(line) for line in lines[1:])} characters of text before the first message line")
+    header = HEADER.match(clean(raw_first))
+    rest = "\n".join([header["rest"], *(clean(line) for line in lines[1:])]).rstrip()
+    body, author, kind = _split(rest, IOS_NOTICE in raw_first)
+    body, edits = _strip_edit_marker(body, author)
+    body, attachments, subtype = _attachments(body)
+    return {"first": raw_first, "body": body, "author": author, "kind": kind, "edits": edits,
+            "attachments": attachments, "subtype": subtype, "deleted": _is_deleted(body)}
 
 
 def _messages(spool: BinaryIO) -> Iterator[tuple[int, list[str | None]]]:

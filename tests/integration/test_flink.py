@@ -11,18 +11,15 @@ job submission and Fn API workers that Flink and Spark are driven through; it ne
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from pipelines.scan import run
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES
 
 pytestmark = pytest.mark.slow
 OUTPUTS = ("hits.jsonl", "cases.jsonl", "errors.jsonl")
-JOBSERVER = ROOT / "scripts" / "flink-jobserver.sh"
 
 
 def scan(out: Path, *runner_options: str) -> dict[str, bytes]:
@@ -34,27 +31,6 @@ def scan(out: Path, *runner_options: str) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def direct(tmp_path_factory) -> dict[str, bytes]:
     return scan(tmp_path_factory.mktemp("direct"), "--direct_running_mode=in_memory")
-
-
-def flink_jobserver(command: str, state: Path) -> str:
-    """Runs scripts/flink-jobserver.sh; its state folder keeps this session's server apart from others'."""
-    done = subprocess.run(["bash", str(JOBSERVER), command], capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "CHATFORENSICS_FLINK_STATE": str(state)})
-    if done.returncode != 0:
-        pytest.fail(f"scripts/flink-jobserver.sh {command} failed (exit {done.returncode}): {done.stderr[-1500:]}")
-    return done.stdout.strip()
-
-
-@pytest.fixture(scope="session")
-def flink_endpoint(tmp_path_factory):
-    state = tmp_path_factory.mktemp("flink-jobserver")
-    yield flink_jobserver("start", state)
-    flink_jobserver("stop", state)
-
-
-@pytest.fixture(scope="session")
-def flink_launcher(tmp_path_factory) -> str:
-    return flink_jobserver("fetch", tmp_path_factory.mktemp("flink-fetch"))
 
 
 def test_portable_runner_gives_the_direct_runners_outputs(tmp_path, direct):
