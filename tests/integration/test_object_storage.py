@@ -20,7 +20,7 @@ import pytest
 
 from pipelines.scan import run
 from tests.conftest import EXAMPLES, ROOT
-from tests.helpers import zip_folder
+from tests.helpers.readers import zip_folder
 
 pytestmark = pytest.mark.integration
 OUTPUTS = ("hits.jsonl", "cases.jsonl", "errors.jsonl")
